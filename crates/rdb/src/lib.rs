@@ -1,0 +1,1 @@
+//! RDB format (see docs).
