@@ -124,12 +124,14 @@ start_server() {
             tail -n 20 "$dir/server.log" >&2 || true
             die "$name did not answer PING on port $port within ${WAIT_SECS}s"
         fi
-        # The process died: maybe the port was taken between free_port and bind. Retry.
-        wait "$pid" 2>/dev/null || true
-        echo "---- $name exited during startup (attempt $attempt, port $port) ----" >&2
+        local rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        echo "---- $name exited with status $rc during startup; log: ----" >&2
         tail -n 20 "$dir/server.log" >&2 || true
+        # Retry only when the port was taken between free_port and bind.
+        grep -qiE 'address already in use|addrinuse' "$dir/server.log" || break
     done
-    die "$name failed to start 3 times (command: ${argv[*]})"
+    die "$name failed to start (command:$(printf ' %q' "${argv[@]}"))"
 }
 
 stop_server() { # TAG
