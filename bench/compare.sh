@@ -278,6 +278,7 @@ OUT="$OUT_DIR/$STAMP.txt"
     "$PYTHON" "$HERE/report.py" "$TPUT" "$MEM"
     echo
     echo "ratio = ferrodis/redis; cpu = server utime+stime per request; bytes/item = (after - empty instance) / items"
+    echo "spread = (max - min) / median over the rounds, worse of the two servers: ratios inside it are noise"
     echo "elapsed: $((SECONDS - START))s"
 } | tee "$OUT"
 cp "$TPUT" "$OUT_DIR/$STAMP.throughput.tsv"

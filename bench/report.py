@@ -55,18 +55,23 @@ def main():
         if c != "-":
             cpu.setdefault(key, {A: [], B: []})[server].append(float(c))
 
-    rows = []  # (label, redis, ferrodis, kind, better)
+    rows = []  # (label, redis, ferrodis, kind, better, spread)
 
     def med(xs):
         return statistics.median(xs) if xs else None
 
+    def spread(d):
+        """Largest (max - min) / median over the two servers' rounds, as a noise hint."""
+        s = [(max(x) - min(x)) / statistics.median(x) for x in d.values() if len(x) > 1 and statistics.median(x)]
+        return f"{max(s) * 100:.0f}%" if s else ""
+
     order = sorted(rps, key=lambda k: (k[0], list(rps).index(k)))
     for p, t in order:
         d = rps[(p, t)]
-        rows.append((f"{t} P{p} (req/s)", med(d[A]), med(d[B]), "rps", "higher"))
+        rows.append((f"{t} P{p} (req/s)", med(d[A]), med(d[B]), "rps", "higher", spread(d)))
     for p, t in order:
         d = cpu.get((p, t), {A: [], B: []})
-        rows.append((f"{t} P{p} cpu (us/req)", med(d[A]), med(d[B]), "us", "lower"))
+        rows.append((f"{t} P{p} cpu (us/req)", med(d[A]), med(d[B]), "us", "lower", spread(d)))
 
     mems = OrderedDict()
     for row in mem:
@@ -96,24 +101,24 @@ def main():
             return None if row[7] == "-" else int(row[7])
 
         items = next(iter(d.values()))[2]
-        rows.append((f"{scen}: RSS (MB)", get(A, rss_mb), get(B, rss_mb), "mb", "lower"))
-        rows.append((f"{scen}: RSS bytes/item", get(A, rss_per), get(B, rss_per), "bytes", "lower"))
-        rows.append((f"{scen}: used_memory (MB)", get(A, used_mb), get(B, used_mb), "mb", "lower"))
-        rows.append((f"{scen}: used_memory bytes/item", get(A, used_per), get(B, used_per), "bytes", "lower"))
-        rows.append((f"{scen}: DBSIZE", get(A, dbsize), get(B, dbsize), "int", "check"))
+        rows.append((f"{scen}: RSS (MB)", get(A, rss_mb), get(B, rss_mb), "mb", "lower", ""))
+        rows.append((f"{scen}: RSS bytes/item", get(A, rss_per), get(B, rss_per), "bytes", "lower", ""))
+        rows.append((f"{scen}: used_memory (MB)", get(A, used_mb), get(B, used_mb), "mb", "lower", ""))
+        rows.append((f"{scen}: used_memory bytes/item", get(A, used_per), get(B, used_per), "bytes", "lower", ""))
+        rows.append((f"{scen}: DBSIZE", get(A, dbsize), get(B, dbsize), "int", "check", ""))
         for server, row in d.items():
             if row[7] != row[8]:
                 warnings.append(f"WARNING: {server} {scen}: DBSIZE {row[7]} != expected {row[8]}")
         _ = items
 
-    header = ("metric", A, B, "ratio f/r", "better")
+    header = ("metric", A, B, "ratio f/r", "better", "spread")
     table = [header]
-    for label, a, b, kind, better in rows:
+    for label, a, b, kind, better, spr in rows:
         ratio = "n/a" if (a is None or b is None or a == 0 or better == "check") else f"{b / a:.2f}"
         if better == "check":
             ratio = "ok" if (a is not None and a == b) else "DIFF"
             better = "-"
-        table.append((label, fmt(a, kind), fmt(b, kind), ratio, better))
+        table.append((label, fmt(a, kind), fmt(b, kind), ratio, better, spr))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for n, r in enumerate(table):
         cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in range(1, len(r))]
