@@ -142,3 +142,25 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_dump_roundtrip() {
+        let mut s = Stream::default();
+        s.entries.push(StreamEntry { id: StreamId::new(5, 0), fields: vec![(b"a".to_vec(), b"b".to_vec())] });
+        s.length = 1;
+        s.groups.push(ConsumerGroup {
+            name: b"g".to_vec(),
+            last_id: StreamId::new(5, 0),
+            entries_read: Some(1),
+            pel: vec![PendingEntry { id: StreamId::new(5, 0), delivery_time_ms: 77, delivery_count: 2 }],
+            consumers: vec![Consumer { name: b"c".to_vec(), seen_time_ms: 9, active_time_ms: None, pending: vec![StreamId::new(5, 0)] }],
+        });
+        let v = Value::Stream(Box::new(s));
+        let p = dump_payload(&v);
+        assert_eq!(parse_dump_payload(&p).unwrap(), v);
+    }
+}

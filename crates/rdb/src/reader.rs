@@ -246,7 +246,11 @@ impl<R: Read> Input<R> {
             }
             types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => self.quicklist(ty == types::LIST_QUICKLIST_2),
             types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
-                let version = ty - types::STREAM_LISTPACKS + 1;
+                let version = match ty {
+                    types::STREAM_LISTPACKS => 1,
+                    types::STREAM_LISTPACKS_2 => 2,
+                    _ => 3,
+                };
                 Ok(Value::Stream(Box::new(self.stream(version)?)))
             }
             _ => Err(RdbError::new(type_at, ErrorKind::UnknownType(ty))),
@@ -357,7 +361,7 @@ impl<R: Read> Input<R> {
                     let at = self.offset;
                     let id = self.raw_stream_id("consumer PEL entry ID")?;
                     if !pel_ids.contains(&id) {
-                        return Err(RdbError::corrupt(at, "consumer PEL ID present in the group PEL"));
+                        return Err(RdbError::corrupt(at, "consumer PEL ID that is present in the group PEL (not found)"));
                     }
                     pending.push(id);
                 }
@@ -427,6 +431,7 @@ pub struct Reader<R: Read> {
     input: Input<R>,
     version: u32,
     done: bool,
+    last_type: Option<u8>,
 }
 
 impl<R: Read> Reader<R> {
@@ -441,12 +446,18 @@ impl<R: Read> Reader<R> {
         if version == 0 || version > RDB_VERSION {
             return Err(RdbError::new(5, ErrorKind::UnsupportedVersion(version)));
         }
-        Ok(Reader { input, version, done: false })
+        Ok(Reader { input, version, done: false, last_type: None })
     }
 
     /// The RDB version from the header.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The object type byte of the last [`Item::Entry`] returned (e.g. 16 for a hash
+    /// listpack), for diagnostics and tests.
+    pub fn last_object_type(&self) -> Option<u8> {
+        self.last_type
     }
 
     /// Bytes consumed so far.
@@ -526,6 +537,7 @@ impl<R: Read> Reader<R> {
                     }
                     let key = self.input.string("key")?;
                     let value = self.input.read_object(ty, at)?;
+                    self.last_type = Some(ty);
                     return Ok(Item::Entry(Entry { key, value, expire_ms, idle, freq }));
                 }
             }
