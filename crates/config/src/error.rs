@@ -64,19 +64,40 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Line { source, line, text, reason } => {
-                writeln!(f, "*** FATAL CONFIG FILE ERROR (ferrodis {}) ***", env!("CARGO_PKG_VERSION"))?;
+            ConfigError::Line {
+                source,
+                line,
+                text,
+                reason,
+            } => {
+                writeln!(
+                    f,
+                    "*** FATAL CONFIG FILE ERROR (ferrodis {}) ***",
+                    env!("CARGO_PKG_VERSION")
+                )?;
                 match source {
-                    Source::File(p) => writeln!(f, "Reading the configuration file {}, at line {line}", p.display())?,
-                    Source::Stdin => writeln!(f, "Reading the configuration from stdin, at line {line}")?,
-                    Source::CommandLine => writeln!(f, "Reading the command line options, at option {line}")?,
+                    Source::File(p) => writeln!(
+                        f,
+                        "Reading the configuration file {}, at line {line}",
+                        p.display()
+                    )?,
+                    Source::Stdin => {
+                        writeln!(f, "Reading the configuration from stdin, at line {line}")?
+                    }
+                    Source::CommandLine => {
+                        writeln!(f, "Reading the command line options, at option {line}")?
+                    }
                     Source::Text => writeln!(f, "Reading the configuration, at line {line}")?,
                 }
                 writeln!(f, ">>> '{text}'")?;
                 write!(f, "{reason}")
             }
             ConfigError::Io { path, reason } => {
-                write!(f, "Fatal error, can't open config file '{}': {reason}", path.display())
+                write!(
+                    f,
+                    "Fatal error, can't open config file '{}': {reason}",
+                    path.display()
+                )
             }
         }
     }

@@ -135,6 +135,10 @@ mod tests {
         assert!(!glob_match(b"a\\*", b"ab", false));
         assert!(glob_match(b"slave*", b"slave-read-only", false));
         assert!(!glob_match(b"port?", b"port", false));
-        assert!(glob_match(b"*a*a*a*a*a*a*a*a*a*a*a*b", b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaab", false));
+        assert!(glob_match(
+            b"*a*a*a*a*a*a*a*a*a*a*a*b",
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            false
+        ));
     }
 }

@@ -29,8 +29,8 @@ pub use error::{ConfigError, Source};
 pub use glob::glob_match;
 pub use load::{Invocation, USAGE};
 pub use model::{
-    notify, AppendFsync, BufferLimit, ClientOutputBufferLimits, Config, EnableOption, LogLevel, MaxmemoryPolicy,
-    ReplDisklessLoad, ReplicaOf, SavePoint, Supervised,
+    notify, AppendFsync, BufferLimit, ClientOutputBufferLimits, Config, EnableOption, LogLevel,
+    MaxmemoryPolicy, ReplDisklessLoad, ReplicaOf, SavePoint, Supervised,
 };
 pub use special::{fmt_notify, parse_notify};
 pub use table::{lookup, Directive, Kind, Mutability, DIRECTIVES};

@@ -63,7 +63,14 @@ pub(crate) struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     pub(crate) fn new(cfg: &'a mut Config) -> Self {
-        Loader { cfg, ctx: ApplyCtx { from_file: true, save_loaded: false }, depth: 0 }
+        Loader {
+            cfg,
+            ctx: ApplyCtx {
+                from_file: true,
+                save_loaded: false,
+            },
+            depth: 0,
+        }
     }
 
     /// Applies one line; `Ok(())` for comments and blank lines.
@@ -78,8 +85,11 @@ impl<'a> Loader<'a> {
             text: text(line),
             reason: reason.to_string(),
         };
-        let argv = ferrodis_resp::split_args(line).ok_or_else(|| err("Unbalanced quotes in configuration line"))?;
-        let Some((name, args)) = argv.split_first() else { return Ok(()) };
+        let argv = ferrodis_resp::split_args(line)
+            .ok_or_else(|| err("Unbalanced quotes in configuration line"))?;
+        let Some((name, args)) = argv.split_first() else {
+            return Ok(());
+        };
         let lname = name.to_ascii_lowercase();
         match (lname.as_slice(), args.len()) {
             (b"include", 1) => {
@@ -87,21 +97,29 @@ impl<'a> Loader<'a> {
                     return Err(err("include nesting too deep (include loop?)"));
                 }
                 let p = PathBuf::from(text(&args[0]));
-                let p = if p.is_absolute() { p } else { self.cfg.dir.join(p) };
+                let p = if p.is_absolute() {
+                    p
+                } else {
+                    self.cfg.dir.join(p)
+                };
                 self.depth += 1;
                 let r = self.file(&p);
                 self.depth -= 1;
                 r
             }
             (b"rename-command", 2) => {
-                self.cfg.rename_commands.push((text(&args[0]), text(&args[1])));
+                self.cfg
+                    .rename_commands
+                    .push((text(&args[0]), text(&args[1])));
                 Ok(())
             }
             (b"user", n) if n >= 1 => {
                 self.cfg.users.push(args.iter().map(|a| text(a)).collect());
                 Ok(())
             }
-            (b"loadmodule", n) if n >= 1 => Err(err("ferrodis does not support modules (loadmodule)")),
+            (b"loadmodule", n) if n >= 1 => {
+                Err(err("ferrodis does not support modules (loadmodule)"))
+            }
             (b"sentinel", _) => Err(err("sentinel directive while not in sentinel mode")),
             _ => match lookup(&lname) {
                 Some(d) => d.apply(self.cfg, args, &mut self.ctx).map_err(|r| err(&r)),
@@ -118,8 +136,10 @@ impl<'a> Loader<'a> {
     }
 
     pub(crate) fn file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let content = std::fs::read(path)
-            .map_err(|e| ConfigError::Io { path: path.to_path_buf(), reason: os_reason(&e) })?;
+        let content = std::fs::read(path).map_err(|e| ConfigError::Io {
+            path: path.to_path_buf(),
+            reason: os_reason(&e),
+        })?;
         self.text(&content, &Source::File(path.to_path_buf()))
     }
 }
@@ -153,14 +173,21 @@ impl Config {
     }
 
     /// [`Config::from_args`] reading `-` from `stdin` (for tests).
-    pub fn from_args_with_stdin<I, S>(args: I, stdin: &mut dyn Read) -> Result<Invocation, ConfigError>
+    pub fn from_args_with_stdin<I, S>(
+        args: I,
+        stdin: &mut dyn Read,
+    ) -> Result<Invocation, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<Vec<u8>> =
-            args.into_iter().map(|a| a.as_ref().to_string_lossy().into_owned().into_bytes()).collect();
-        let Some(first) = args.first() else { return Ok(Invocation::Run(Box::default())) };
+        let args: Vec<Vec<u8>> = args
+            .into_iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned().into_bytes())
+            .collect();
+        let Some(first) = args.first() else {
+            return Ok(Invocation::Run(Box::default()));
+        };
         match first.as_slice() {
             b"-v" | b"--version" => return Ok(Invocation::Version),
             b"-h" | b"--help" => return Ok(Invocation::Help),
@@ -220,9 +247,10 @@ impl Config {
         }
         if from_stdin {
             let mut buf = Vec::new();
-            stdin
-                .read_to_end(&mut buf)
-                .map_err(|e| ConfigError::Io { path: PathBuf::from("-"), reason: os_reason(&e) })?;
+            stdin.read_to_end(&mut buf).map_err(|e| ConfigError::Io {
+                path: PathBuf::from("-"),
+                reason: os_reason(&e),
+            })?;
             loader.text(&buf, &Source::Stdin)?;
         }
         for (i, line) in lines.iter().enumerate() {
@@ -237,6 +265,8 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }

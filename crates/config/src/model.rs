@@ -108,8 +108,16 @@ impl Default for ClientOutputBufferLimits {
     fn default() -> Self {
         ClientOutputBufferLimits {
             normal: BufferLimit::default(),
-            replica: BufferLimit { hard: 256 << 20, soft: 64 << 20, soft_seconds: 60 },
-            pubsub: BufferLimit { hard: 32 << 20, soft: 8 << 20, soft_seconds: 60 },
+            replica: BufferLimit {
+                hard: 256 << 20,
+                soft: 64 << 20,
+                soft_seconds: 60,
+            },
+            pubsub: BufferLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_seconds: 60,
+            },
         }
     }
 }
@@ -145,7 +153,8 @@ pub mod notify {
     /// `n`: new key events (not part of `A`).
     pub const NEW: u32 = 1 << 13;
     /// `A`: alias for `g$lshzxetd`.
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// The server configuration: one public field per directive the server reads.
@@ -398,9 +407,18 @@ impl Default for Config {
             dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
             dbfilename: "dump.rdb".to_string(),
             save: vec![
-                SavePoint { seconds: 3600, changes: 1 },
-                SavePoint { seconds: 300, changes: 100 },
-                SavePoint { seconds: 60, changes: 10000 },
+                SavePoint {
+                    seconds: 3600,
+                    changes: 1,
+                },
+                SavePoint {
+                    seconds: 300,
+                    changes: 100,
+                },
+                SavePoint {
+                    seconds: 60,
+                    changes: 10000,
+                },
             ],
             rdbcompression: true,
             rdbchecksum: true,

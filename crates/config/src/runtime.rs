@@ -6,12 +6,22 @@ use crate::table::{lookup, ApplyCtx, Directive, Mutability, DIRECTIVES};
 use crate::values::text;
 
 /// Directives whose CONFIG SET value is split on single spaces into several arguments.
-const MULTI_ARG: &[&str] =
-    &["save", "bind", "client-output-buffer-limit", "oom-score-adj-values", "latency-tracking-info-percentiles", "replicaof"];
+const MULTI_ARG: &[&str] = &[
+    "save",
+    "bind",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "latency-tracking-info-percentiles",
+    "replicaof",
+];
 
 /// The table name (canonical or alias) that `name` resolves to.
 fn matched_name(d: &'static Directive, name: &[u8]) -> &'static str {
-    d.aliases.iter().copied().find(|a| a.as_bytes().eq_ignore_ascii_case(name)).unwrap_or(d.name)
+    d.aliases
+        .iter()
+        .copied()
+        .find(|a| a.as_bytes().eq_ignore_ascii_case(name))
+        .unwrap_or(d.name)
 }
 
 impl Config {
@@ -22,7 +32,9 @@ impl Config {
     /// matches (Redis glob rules, case-insensitive) is returned, in table order.
     pub fn get(&self, pattern: &[u8]) -> Vec<(String, String)> {
         if !pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
-            return lookup(pattern).map(|d| vec![(text(pattern), d.get(self))]).unwrap_or_default();
+            return lookup(pattern)
+                .map(|d| vec![(text(pattern), d.get(self))])
+                .unwrap_or_default();
         }
         let mut out = Vec::new();
         for d in DIRECTIVES {
@@ -45,17 +57,25 @@ impl Config {
     /// Returns the canonical names of directives whose value changed, or the full error reply
     /// text (`ERR ...`). `client_is_local` matters only for protected configs (`dir`,
     /// `dbfilename`) when `enable-protected-configs` is `local`.
-    pub fn set_as(&mut self, pairs: &[(&[u8], &[u8])], client_is_local: bool) -> Result<Vec<&'static str>, String> {
+    pub fn set_as(
+        &mut self,
+        pairs: &[(&[u8], &[u8])],
+        client_is_local: bool,
+    ) -> Result<Vec<&'static str>, String> {
         let protected_ok = match self.enable_protected_configs {
             EnableOption::Yes => true,
             EnableOption::Local => client_is_local,
             EnableOption::No => false,
         };
         // 1. Resolve names; the first problem found is the one reported.
-        let mut chosen: Vec<(&'static Directive, &'static str, &[u8])> = Vec::with_capacity(pairs.len());
+        let mut chosen: Vec<(&'static Directive, &'static str, &[u8])> =
+            Vec::with_capacity(pairs.len());
         for &(name, value) in pairs {
             let Some(d) = lookup(name) else {
-                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", text(name)));
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                    text(name)
+                ));
             };
             let reason = match d.mutability {
                 Mutability::Immutable => Some("can't set immutable config"),
@@ -63,9 +83,17 @@ impl Config {
                 _ => None,
             };
             let entry = matched_name(d, name);
-            let reason = reason.or_else(|| chosen.iter().any(|c| c.1 == entry).then_some("duplicate parameter"));
+            let reason = reason.or_else(|| {
+                chosen
+                    .iter()
+                    .any(|c| c.1 == entry)
+                    .then_some("duplicate parameter")
+            });
             if let Some(reason) = reason {
-                return Err(format!("ERR CONFIG SET failed (possibly related to argument '{}') - {reason}", text(name)));
+                return Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{}') - {reason}",
+                    text(name)
+                ));
             }
             chosen.push((d, entry, value));
         }

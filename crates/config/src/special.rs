@@ -21,7 +21,10 @@ fn one(args: &[Vec<u8>]) -> Result<&[u8], String> {
 
 /// A stored-only value (kept in `Config::other`) or its default.
 pub(crate) fn get_other(c: &Config, name: &str, default: &str) -> String {
-    c.other.get(name).cloned().unwrap_or_else(|| default.to_string())
+    c.other
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn put_other(c: &mut Config, name: &'static str, default: &str, value: String) {
@@ -35,7 +38,11 @@ fn put_other(c: &mut Config, name: &'static str, default: &str, value: String) {
 // --- save
 
 pub(crate) fn get_save(c: &Config) -> String {
-    let parts: Vec<String> = c.save.iter().map(|p| format!("{} {}", p.seconds, p.changes)).collect();
+    let parts: Vec<String> = c
+        .save
+        .iter()
+        .map(|p| format!("{} {}", p.seconds, p.changes))
+        .collect();
     parts.join(" ")
 }
 
@@ -55,7 +62,10 @@ pub(crate) fn set_save(c: &mut Config, args: &[Vec<u8>], ctx: &mut ApplyCtx) -> 
     for pair in args.chunks(2) {
         let seconds = parse_c_long(&pair[0]).filter(|&s| s >= 1).ok_or(BAD)?;
         let changes = parse_c_long(&pair[1]).filter(|&n| n >= 0).ok_or(BAD)?;
-        points.push(SavePoint { seconds: seconds as u64, changes: changes as u64 });
+        points.push(SavePoint {
+            seconds: seconds as u64,
+            changes: changes as u64,
+        });
     }
     // In a file the first `save` line replaces the built-in points and later lines add to it;
     // CONFIG SET always replaces.
@@ -71,13 +81,22 @@ pub(crate) fn rewrite_save(c: &Config) -> Option<Vec<String>> {
     if c.save.is_empty() {
         return Some(vec!["save \"\"".to_string()]);
     }
-    Some(c.save.iter().map(|p| format!("save {} {}", p.seconds, p.changes)).collect())
+    Some(
+        c.save
+            .iter()
+            .map(|p| format!("save {} {}", p.seconds, p.changes))
+            .collect(),
+    )
 }
 
 // --- bind
 
 pub(crate) fn set_bind(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> SetResult {
-    let args = if args.len() == 1 && args[0].is_empty() { &[][..] } else { args };
+    let args = if args.len() == 1 && args[0].is_empty() {
+        &[][..]
+    } else {
+        args
+    };
     if args.len() > 16 {
         return Err("Too many bind addresses specified.".to_string());
     }
@@ -97,7 +116,9 @@ pub(crate) fn rewrite_bind(c: &Config) -> Option<Vec<String>> {
 
 pub(crate) fn set_unixsocketperm(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> SetResult {
     let v = one(args)?;
-    let s = std::str::from_utf8(v).ok().filter(|s| !s.is_empty() && s.bytes().all(|b| (b'0'..=b'7').contains(&b)));
+    let s = std::str::from_utf8(v)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| (b'0'..=b'7').contains(&b)));
     let n = s
         .and_then(|s| u32::from_str_radix(s, 8).ok())
         .ok_or("argument couldn't be parsed as an octal number")?;
@@ -125,7 +146,10 @@ pub(crate) fn get_cobl(c: &Config) -> String {
     let parts: Vec<String> = (0..3)
         .map(|i| {
             let b = cobl_class(c, i);
-            format!("{} {} {} {}", COBL_CLASSES[i], b.hard, b.soft, b.soft_seconds)
+            format!(
+                "{} {} {} {}",
+                COBL_CLASSES[i], b.hard, b.soft, b.soft_seconds
+            )
         })
         .collect();
     parts.join(" ")
@@ -142,13 +166,24 @@ pub(crate) fn set_cobl(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> Se
             b"normal" => 0,
             b"slave" | b"replica" => 1,
             b"pubsub" => 2,
-            _ => return Err("Invalid client class specified in buffer limit configuration.".to_string()),
+            _ => {
+                return Err(
+                    "Invalid client class specified in buffer limit configuration.".to_string(),
+                )
+            }
         };
         let bad = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
         let hard = parse_memory(&group[1]).ok_or(bad)?;
         let soft = parse_memory(&group[2]).ok_or(bad)?;
         let secs = parse_c_long(&group[3]).filter(|&s| s >= 0).ok_or(bad)?;
-        updates.push((idx, BufferLimit { hard, soft, soft_seconds: secs as u64 }));
+        updates.push((
+            idx,
+            BufferLimit {
+                hard,
+                soft,
+                soft_seconds: secs as u64,
+            },
+        ));
     }
     let l = &mut c.client_output_buffer_limit;
     for (idx, b) in updates {
@@ -219,7 +254,11 @@ pub fn fmt_notify(flags: u32) -> String {
             }
         }
     }
-    for (l, bit) in [('K', notify::KEYSPACE), ('E', notify::KEYEVENT), ('m', notify::KEY_MISS)] {
+    for (l, bit) in [
+        ('K', notify::KEYSPACE),
+        ('E', notify::KEYEVENT),
+        ('m', notify::KEY_MISS),
+    ] {
         if flags & bit != 0 {
             out.push(l);
         }
@@ -261,7 +300,9 @@ pub(crate) fn set_dir(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> Set
 // --- replicaof
 
 pub(crate) fn set_replicaof(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> SetResult {
-    let [host, port] = args else { return Err("wrong number of arguments".to_string()) };
+    let [host, port] = args else {
+        return Err("wrong number of arguments".to_string());
+    };
     if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
         c.replicaof = None;
         return Ok(());
@@ -269,7 +310,10 @@ pub(crate) fn set_replicaof(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) 
     let port = parse_c_long(port)
         .and_then(|p| u16::try_from(p).ok())
         .ok_or("Invalid master port")?;
-    c.replicaof = Some(ReplicaOf { host: text(host), port });
+    c.replicaof = Some(ReplicaOf {
+        host: text(host),
+        port,
+    });
     Ok(())
 }
 
@@ -283,7 +327,12 @@ pub(crate) fn set_oom_values(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx)
     for a in args {
         match parse_c_long(a) {
             Some(v) if (-2000..=2000).contains(&v) => vals.push(v.to_string()),
-            _ => return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".to_string()),
+            _ => {
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                        .to_string(),
+                )
+            }
         }
     }
     put_other(c, "oom-score-adj-values", "0 200 800", vals.join(" "));
@@ -293,7 +342,11 @@ pub(crate) fn set_oom_values(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx)
 // --- latency-tracking-info-percentiles
 
 pub(crate) fn set_percentiles(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> SetResult {
-    let args = if args.len() == 1 && args[0].is_empty() { &[][..] } else { args };
+    let args = if args.len() == 1 && args[0].is_empty() {
+        &[][..]
+    } else {
+        args
+    };
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
         let v: f64 = std::str::from_utf8(a)
@@ -302,17 +355,29 @@ pub(crate) fn set_percentiles(c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx
             .filter(|v: &f64| !v.is_nan())
             .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
         if !(0.0..=100.0).contains(&v) {
-            return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".to_string());
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .to_string(),
+            );
         }
         vals.push(format!("{v}"));
     }
-    put_other(c, "latency-tracking-info-percentiles", "50 99 99.9", vals.join(" "));
+    put_other(
+        c,
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        vals.join(" "),
+    );
     Ok(())
 }
 
 // --- cluster-enabled
 
-pub(crate) fn set_cluster_enabled(_c: &mut Config, args: &[Vec<u8>], _: &mut ApplyCtx) -> SetResult {
+pub(crate) fn set_cluster_enabled(
+    _c: &mut Config,
+    args: &[Vec<u8>],
+    _: &mut ApplyCtx,
+) -> SetResult {
     match parse_bool(one(args)?) {
         Some(false) => Ok(()),
         Some(true) => Err("cluster mode is not supported by ferrodis".to_string()),

@@ -61,9 +61,17 @@ pub(crate) enum Access {
     Enum(fn(&Config) -> &'static str, fn(&mut Config, &[u8]) -> bool),
     /// Getter, setter (may reject), and whether "" means unset (Redis's NULL string: the line
     /// is dropped by CONFIG REWRITE).
-    Str(fn(&Config) -> String, fn(&mut Config, String) -> Result<(), String>, bool),
+    Str(
+        fn(&Config) -> String,
+        fn(&mut Config, String) -> Result<(), String>,
+        bool,
+    ),
     /// Multi-argument or odd syntax: getter, setter, CONFIG REWRITE lines (None = no line).
-    Special(fn(&Config) -> String, SpecialSet, fn(&Config) -> Option<Vec<String>>),
+    Special(
+        fn(&Config) -> String,
+        SpecialSet,
+        fn(&Config) -> Option<Vec<String>>,
+    ),
     /// Stored in `Config::other`, validated according to `Kind`.
     Other,
 }
@@ -97,7 +105,10 @@ pub struct Directive {
 
 impl std::fmt::Debug for Directive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Directive").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("Directive")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,17 +128,28 @@ impl Directive {
             Access::Enum(g, _) => g(c).to_string(),
             Access::Str(g, _, _) => g(c),
             Access::Special(g, _, _) => g(c),
-            Access::Other => c.other.get(self.name).cloned().unwrap_or_else(|| self.default.to_string()),
+            Access::Other => c
+                .other
+                .get(self.name)
+                .cloned()
+                .unwrap_or_else(|| self.default.to_string()),
         }
     }
 
     /// Parses and stores `args` (the words after the directive name). The error is Redis's
     /// reason text.
-    pub(crate) fn apply(&self, c: &mut Config, args: &[Vec<u8>], ctx: &mut ApplyCtx) -> Result<(), String> {
+    pub(crate) fn apply(
+        &self,
+        c: &mut Config,
+        args: &[Vec<u8>],
+        ctx: &mut ApplyCtx,
+    ) -> Result<(), String> {
         if let Access::Special(_, set, _) = self.access {
             return set(c, args, ctx);
         }
-        let [v] = args else { return Err("wrong number of arguments".to_string()) };
+        let [v] = args else {
+            return Err("wrong number of arguments".to_string());
+        };
         let formatted = match self.kind {
             Kind::Bool => {
                 let b = parse_bool(v).ok_or(ERR_NOT_BOOL)?;
@@ -139,7 +161,9 @@ impl Directive {
             Kind::Int { min, max } => {
                 let n = parse_strict_i64(v).ok_or(ERR_NOT_INT)?;
                 if n < min || n > max {
-                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
                 }
                 if let Access::Int(_, set) = self.access {
                     set(c, n);
@@ -149,7 +173,9 @@ impl Directive {
             Kind::Memory { min, max } => {
                 let n = parse_memory(v).ok_or(ERR_NOT_MEMORY)?;
                 if n < min || n > max {
-                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
                 }
                 if let Access::Mem(_, set) = self.access {
                     set(c, n);
@@ -161,11 +187,19 @@ impl Directive {
                     Some(n) if n >= 0 => format!("{n}%"),
                     _ => return Err("argument must be a memory or percent value".to_string()),
                 },
-                None => parse_memory(v).ok_or("argument must be a memory or percent value")?.to_string(),
+                None => parse_memory(v)
+                    .ok_or("argument must be a memory or percent value")?
+                    .to_string(),
             },
             Kind::Enum(names) => {
-                let Some(i) = names.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(v)) else {
-                    return Err(format!("argument(s) must be one of the following: {}", names.join(", ")));
+                let Some(i) = names
+                    .iter()
+                    .position(|n| n.as_bytes().eq_ignore_ascii_case(v))
+                else {
+                    return Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        names.join(", ")
+                    ));
                 };
                 if let Access::Enum(_, set) = self.access {
                     set(c, v);
@@ -197,18 +231,27 @@ impl Directive {
         let cur = self.get(c);
         let force = cur != self.default;
         match self.access {
-            Access::Special(_, _, rw) => (rw(c), force || self.name == "save" || self.name == "dir"),
+            Access::Special(_, _, rw) => {
+                (rw(c), force || self.name == "save" || self.name == "dir")
+            }
             Access::Str(_, _, null_if_empty) => {
                 if null_if_empty && cur.is_empty() {
                     (None, false)
                 } else {
-                    (Some(vec![format!("{} {}", self.name, repr(cur.as_bytes()))]), force)
+                    (
+                        Some(vec![format!("{} {}", self.name, repr(cur.as_bytes()))]),
+                        force,
+                    )
                 }
             }
-            Access::Other if self.kind == Kind::String => {
-                (Some(vec![format!("{} {}", self.name, repr(cur.as_bytes()))]), force)
-            }
-            Access::Mem(g, _) => (Some(vec![format!("{} {}", self.name, fmt_memory_rewrite(g(c)))]), force),
+            Access::Other if self.kind == Kind::String => (
+                Some(vec![format!("{} {}", self.name, repr(cur.as_bytes()))]),
+                force,
+            ),
+            Access::Mem(g, _) => (
+                Some(vec![format!("{} {}", self.name, fmt_memory_rewrite(g(c)))]),
+                force,
+            ),
             Access::Other if matches!(self.kind, Kind::Memory { .. }) => {
                 let n = cur.parse::<u64>().map(fmt_memory_rewrite).unwrap_or(cur);
                 (Some(vec![format!("{} {}", self.name, n)]), force)
@@ -221,7 +264,10 @@ impl Directive {
 /// Finds a directive by name or alias, case-insensitive.
 pub fn lookup(name: &[u8]) -> Option<&'static Directive> {
     DIRECTIVES.iter().find(|d| {
-        d.name.as_bytes().eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(name))
+        d.name.as_bytes().eq_ignore_ascii_case(name)
+            || d.aliases
+                .iter()
+                .any(|a| a.as_bytes().eq_ignore_ascii_case(name))
     })
 }
 
@@ -256,12 +302,25 @@ macro_rules! mem_f {
 }
 macro_rules! enum_f {
     ($name:literal, $field:ident: $ty:ident, $def:literal, $mu:expr) => {
-        row!($name, [], Kind::Enum($ty::NAMES), $def, $mu, Access::Enum(|c| c.$field.as_str(), |c, v| {
-            match $ty::from_name(v) {
-                Some(x) => { c.$field = x; true }
-                None => false,
-            }
-        }))
+        row!(
+            $name,
+            [],
+            Kind::Enum($ty::NAMES),
+            $def,
+            $mu,
+            Access::Enum(
+                |c| c.$field.as_str(),
+                |c, v| {
+                    match $ty::from_name(v) {
+                        Some(x) => {
+                            c.$field = x;
+                            true
+                        }
+                        None => false,
+                    }
+                }
+            )
+        )
     };
 }
 macro_rules! opt_str_f {
@@ -290,23 +349,86 @@ const fn mem(min: u64, max: u64) -> Kind {
 pub static DIRECTIVES: &[Directive] = &[
     // --- network
     int_f!("port", [], port: u16, 0, 65535, "6379", RT),
-    row!("bind", [], Kind::Special("address ... (up to 16; CONFIG SET takes one space-separated string)"), "* -::*", RT,
-        Access::Special(|c| c.bind.join(" "), crate::special::set_bind, crate::special::rewrite_bind)),
+    row!(
+        "bind",
+        [],
+        Kind::Special("address ... (up to 16; CONFIG SET takes one space-separated string)"),
+        "* -::*",
+        RT,
+        Access::Special(
+            |c| c.bind.join(" "),
+            crate::special::set_bind,
+            crate::special::rewrite_bind
+        )
+    ),
     bool_f!("protected-mode", [], protected_mode, "yes", RT),
     int_f!("tcp-backlog", [], tcp_backlog: u32, 0, I32, "511", IMM),
     int_f!("tcp-keepalive", [], tcp_keepalive: u64, 0, I32, "300", RT),
     int_f!("timeout", [], timeout: u64, 0, I32, "0", RT),
-    row!("unixsocket", [], STR, "", IMM, Access::Str(
-        |c| c.unixsocket.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        |c, v| { c.unixsocket = (!v.is_empty()).then(|| PathBuf::from(v)); Ok(()) }, true)),
-    row!("unixsocketperm", [], Kind::Special("octal permissions, e.g. 700"), "0", IMM,
-        Access::Special(|c| format!("{:o}", c.unixsocketperm), crate::special::set_unixsocketperm, crate::special::rewrite_unixsocketperm)),
+    row!(
+        "unixsocket",
+        [],
+        STR,
+        "",
+        IMM,
+        Access::Str(
+            |c| c
+                .unixsocket
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            |c, v| {
+                c.unixsocket = (!v.is_empty()).then(|| PathBuf::from(v));
+                Ok(())
+            },
+            true
+        )
+    ),
+    row!(
+        "unixsocketperm",
+        [],
+        Kind::Special("octal permissions, e.g. 700"),
+        "0",
+        IMM,
+        Access::Special(
+            |c| format!("{:o}", c.unixsocketperm),
+            crate::special::set_unixsocketperm,
+            crate::special::rewrite_unixsocketperm
+        )
+    ),
     int_f!("maxclients", [], maxclients: u32, 1, U32, "10000", RT),
-    mem_f!("proto-max-bulk-len", [], proto_max_bulk_len, 1 << 20, M64, "536870912", RT),
-    mem_f!("client-query-buffer-limit", [], client_query_buffer_limit, 1 << 20, M64, "1073741824", RT),
-    row!("client-output-buffer-limit", [], Kind::Special("<class> <hard> <soft> <soft-seconds> ..., class normal|replica|slave|pubsub"),
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", RT,
-        Access::Special(crate::special::get_cobl, crate::special::set_cobl, crate::special::rewrite_cobl)),
+    mem_f!(
+        "proto-max-bulk-len",
+        [],
+        proto_max_bulk_len,
+        1 << 20,
+        M64,
+        "536870912",
+        RT
+    ),
+    mem_f!(
+        "client-query-buffer-limit",
+        [],
+        client_query_buffer_limit,
+        1 << 20,
+        M64,
+        "1073741824",
+        RT
+    ),
+    row!(
+        "client-output-buffer-limit",
+        [],
+        Kind::Special(
+            "<class> <hard> <soft> <soft-seconds> ..., class normal|replica|slave|pubsub"
+        ),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        RT,
+        Access::Special(
+            crate::special::get_cobl,
+            crate::special::set_cobl,
+            crate::special::rewrite_cobl
+        )
+    ),
     int_f!("io-threads", [], io_threads: u32, 1, 128, "1", IMM),
     bool_f!("io-threads-do-reads", [], io_threads_do_reads, "no", IMM),
     other!("bind-source-addr", [], STR, "", RT),
@@ -314,32 +436,120 @@ pub static DIRECTIVES: &[Directive] = &[
     // --- process
     bool_f!("daemonize", [], daemonize, "no", IMM),
     enum_f!("supervised", supervised: Supervised, "no", IMM),
-    row!("pidfile", [], STR, "", IMM, Access::Str(
-        |c| c.pidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        |c, v| { c.pidfile = (!v.is_empty()).then(|| PathBuf::from(v)); Ok(()) }, true)),
-    row!("logfile", [], STR, "", IMM, Access::Str(|c| c.logfile.clone(), |c, v| { c.logfile = v; Ok(()) }, false)),
+    row!(
+        "pidfile",
+        [],
+        STR,
+        "",
+        IMM,
+        Access::Str(
+            |c| c
+                .pidfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            |c, v| {
+                c.pidfile = (!v.is_empty()).then(|| PathBuf::from(v));
+                Ok(())
+            },
+            true
+        )
+    ),
+    row!(
+        "logfile",
+        [],
+        STR,
+        "",
+        IMM,
+        Access::Str(
+            |c| c.logfile.clone(),
+            |c, v| {
+                c.logfile = v;
+                Ok(())
+            },
+            false
+        )
+    ),
     enum_f!("loglevel", loglevel: LogLevel, "notice", RT),
     bool_f!("always-show-logo", [], always_show_logo, "no", IMM),
     bool_f!("set-proc-title", [], set_proc_title, "yes", IMM),
-    other!("proc-title-template", [], STR, "{title} {listen-addr} {server-mode}", RT),
+    other!(
+        "proc-title-template",
+        [],
+        STR,
+        "{title} {listen-addr} {server-mode}",
+        RT
+    ),
     bool_f!("crash-log-enabled", [], crash_log_enabled, "yes", RT),
     other!("crash-memcheck-enabled", [], BOOL, "yes", RT),
     bool_f!("jemalloc-bg-thread", [], jemalloc_bg_thread, "yes", RT),
-    row!("hz", [], int(0, I32), "10", RT, Access::Int(|c| i64::from(c.hz), |c, v| c.hz = v.clamp(1, 500) as u32)),
+    row!(
+        "hz",
+        [],
+        int(0, I32),
+        "10",
+        RT,
+        Access::Int(|c| i64::from(c.hz), |c, v| c.hz = v.clamp(1, 500) as u32)
+    ),
     bool_f!("dynamic-hz", [], dynamic_hz, "yes", RT),
     int_f!("shutdown-timeout", [], shutdown_timeout: u64, 0, I32, "10", RT),
-    other!("shutdown-on-sigint", [], Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", RT),
-    other!("shutdown-on-sigterm", [], Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", RT),
+    other!(
+        "shutdown-on-sigint",
+        [],
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        RT
+    ),
+    other!(
+        "shutdown-on-sigterm",
+        [],
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        RT
+    ),
     enum_f!("enable-debug-command", enable_debug_command: EnableOption, "no", IMM),
     enum_f!("enable-protected-configs", enable_protected_configs: EnableOption, "no", IMM),
-    other!("enable-module-command", [], Kind::Enum(&["no", "yes", "local"]), "no", IMM),
+    other!(
+        "enable-module-command",
+        [],
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        IMM
+    ),
     other!("disable-thp", [], BOOL, "yes", IMM),
-    other!("oom-score-adj", [], Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", RT),
-    row!("oom-score-adj-values", [], Kind::Special("<replica> <master> <bgchild>, each -2000..2000"), "0 200 800", RT,
-        Access::Special(|c| crate::special::get_other(c, "oom-score-adj-values", "0 200 800"), crate::special::set_oom_values, |c| Some(vec![format!("oom-score-adj-values {}", crate::special::get_other(c, "oom-score-adj-values", "0 200 800"))]))),
+    other!(
+        "oom-score-adj",
+        [],
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+        RT
+    ),
+    row!(
+        "oom-score-adj-values",
+        [],
+        Kind::Special("<replica> <master> <bgchild>, each -2000..2000"),
+        "0 200 800",
+        RT,
+        Access::Special(
+            |c| crate::special::get_other(c, "oom-score-adj-values", "0 200 800"),
+            crate::special::set_oom_values,
+            |c| Some(vec![format!(
+                "oom-score-adj-values {}",
+                crate::special::get_other(c, "oom-score-adj-values", "0 200 800")
+            )])
+        )
+    ),
     other!("syslog-enabled", [], BOOL, "no", IMM),
     other!("syslog-ident", [], STR, "redis", IMM),
-    other!("syslog-facility", [], Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", IMM),
+    other!(
+        "syslog-facility",
+        [],
+        Kind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"
+        ]),
+        "local0",
+        IMM
+    ),
     other!("server_cpulist", [], STR, "", IMM),
     other!("bio_cpulist", [], STR, "", IMM),
     other!("aof_rewrite_cpulist", [], STR, "", IMM),
@@ -347,25 +557,88 @@ pub static DIRECTIVES: &[Directive] = &[
     other!("ignore-warnings", [], STR, "", RT),
     // --- keyspace & persistence
     int_f!("databases", [], databases: usize, 1, I32, "16", IMM),
-    row!("dir", [], Kind::Special("existing directory"), "", PROT,
-        Access::Special(|c| c.dir.display().to_string(), crate::special::set_dir, |c| Some(vec![format!("dir {}", repr(c.dir.display().to_string().as_bytes()))]))),
-    row!("dbfilename", [], STR, "dump.rdb", PROT, Access::Str(|c| c.dbfilename.clone(), |c, v| {
-        if v.contains('/') { return Err("dbfilename can't be a path, just a filename".to_string()); }
-        c.dbfilename = v; Ok(())
-    }, false)),
-    row!("save", [], Kind::Special("<seconds> <changes> [<seconds> <changes> ...] or \"\""), "3600 1 300 100 60 10000", RT,
-        Access::Special(crate::special::get_save, crate::special::set_save, crate::special::rewrite_save)),
+    row!(
+        "dir",
+        [],
+        Kind::Special("existing directory"),
+        "",
+        PROT,
+        Access::Special(
+            |c| c.dir.display().to_string(),
+            crate::special::set_dir,
+            |c| Some(vec![format!(
+                "dir {}",
+                repr(c.dir.display().to_string().as_bytes())
+            )])
+        )
+    ),
+    row!(
+        "dbfilename",
+        [],
+        STR,
+        "dump.rdb",
+        PROT,
+        Access::Str(
+            |c| c.dbfilename.clone(),
+            |c, v| {
+                if v.contains('/') {
+                    return Err("dbfilename can't be a path, just a filename".to_string());
+                }
+                c.dbfilename = v;
+                Ok(())
+            },
+            false
+        )
+    ),
+    row!(
+        "save",
+        [],
+        Kind::Special("<seconds> <changes> [<seconds> <changes> ...] or \"\""),
+        "3600 1 300 100 60 10000",
+        RT,
+        Access::Special(
+            crate::special::get_save,
+            crate::special::set_save,
+            crate::special::rewrite_save
+        )
+    ),
     bool_f!("rdbcompression", [], rdbcompression, "yes", RT),
     bool_f!("rdbchecksum", [], rdbchecksum, "yes", IMM),
     bool_f!("rdb-del-sync-files", [], rdb_del_sync_files, "no", RT),
     other!("rdb-save-incremental-fsync", [], BOOL, "yes", RT),
-    bool_f!("stop-writes-on-bgsave-error", [], stop_writes_on_bgsave_error, "yes", RT),
-    other!("sanitize-dump-payload", [], Kind::Enum(&["no", "yes", "clients"]), "no", RT),
+    bool_f!(
+        "stop-writes-on-bgsave-error",
+        [],
+        stop_writes_on_bgsave_error,
+        "yes",
+        RT
+    ),
+    other!(
+        "sanitize-dump-payload",
+        [],
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+        RT
+    ),
     bool_f!("appendonly", [], appendonly, "no", RT),
-    row!("appendfilename", [], STR, "appendonly.aof", IMM, Access::Str(|c| c.appendfilename.clone(), |c, v| {
-        if v.contains('/') { return Err("appendfilename can't be a path, just a filename".to_string()); }
-        c.appendfilename = v; Ok(())
-    }, false)),
+    row!(
+        "appendfilename",
+        [],
+        STR,
+        "appendonly.aof",
+        IMM,
+        Access::Str(
+            |c| c.appendfilename.clone(),
+            |c, v| {
+                if v.contains('/') {
+                    return Err("appendfilename can't be a path, just a filename".to_string());
+                }
+                c.appendfilename = v;
+                Ok(())
+            },
+            false
+        )
+    ),
     other!("appenddirname", [], STR, "appendonlydir", IMM),
     enum_f!("appendfsync", appendfsync: AppendFsync, "everysec", RT),
     other!("no-appendfsync-on-rewrite", [], BOOL, "no", RT),
@@ -380,22 +653,72 @@ pub static DIRECTIVES: &[Directive] = &[
     opt_str_f!("requirepass", [], requirepass, RT),
     int_f!("acllog-max-len", [], acllog_max_len: u64, 0, I64, "128", RT),
     other!("aclfile", [], STR, "", IMM),
-    other!("acl-pubsub-default", [], Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", RT),
+    other!(
+        "acl-pubsub-default",
+        [],
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+        RT
+    ),
     // --- replication
-    row!("replicaof", ["slaveof"], Kind::Special("<host> <port> | no one"), "", IMM,
-        Access::Special(|c| c.replicaof.as_ref().map(|r| format!("{} {}", r.host, r.port)).unwrap_or_default(),
+    row!(
+        "replicaof",
+        ["slaveof"],
+        Kind::Special("<host> <port> | no one"),
+        "",
+        IMM,
+        Access::Special(
+            |c| c
+                .replicaof
+                .as_ref()
+                .map(|r| format!("{} {}", r.host, r.port))
+                .unwrap_or_default(),
             crate::special::set_replicaof,
-            |c| c.replicaof.as_ref().map(|r| vec![format!("replicaof {} {}", r.host, r.port)]))),
+            |c| c
+                .replicaof
+                .as_ref()
+                .map(|r| vec![format!("replicaof {} {}", r.host, r.port)])
+        )
+    ),
     opt_str_f!("masterauth", [], masterauth, RT),
     opt_str_f!("masteruser", [], masteruser, RT),
-    bool_f!("replica-read-only", ["slave-read-only"], replica_read_only, "yes", RT),
-    bool_f!("replica-serve-stale-data", ["slave-serve-stale-data"], replica_serve_stale_data, "yes", RT),
+    bool_f!(
+        "replica-read-only",
+        ["slave-read-only"],
+        replica_read_only,
+        "yes",
+        RT
+    ),
+    bool_f!(
+        "replica-serve-stale-data",
+        ["slave-serve-stale-data"],
+        replica_serve_stale_data,
+        "yes",
+        RT
+    ),
     int_f!("replica-priority", ["slave-priority"], replica_priority: u32, 0, I32, "100", RT),
-    opt_str_f!("replica-announce-ip", ["slave-announce-ip"], replica_announce_ip, RT),
+    opt_str_f!(
+        "replica-announce-ip",
+        ["slave-announce-ip"],
+        replica_announce_ip,
+        RT
+    ),
     int_f!("replica-announce-port", ["slave-announce-port"], replica_announce_port: u16, 0, 65535, "0", RT),
     bool_f!("replica-announced", [], replica_announced, "yes", RT),
-    bool_f!("replica-lazy-flush", ["slave-lazy-flush"], replica_lazy_flush, "no", RT),
-    bool_f!("replica-ignore-maxmemory", ["slave-ignore-maxmemory"], replica_ignore_maxmemory, "yes", RT),
+    bool_f!(
+        "replica-lazy-flush",
+        ["slave-lazy-flush"],
+        replica_lazy_flush,
+        "no",
+        RT
+    ),
+    bool_f!(
+        "replica-ignore-maxmemory",
+        ["slave-ignore-maxmemory"],
+        replica_ignore_maxmemory,
+        "yes",
+        RT
+    ),
     other!("replica-ignore-disk-write-errors", [], BOOL, "no", RT),
     bool_f!("repl-diskless-sync", [], repl_diskless_sync, "yes", RT),
     int_f!("repl-diskless-sync-delay", [], repl_diskless_sync_delay: u64, 0, I32, "5", RT),
@@ -403,12 +726,32 @@ pub static DIRECTIVES: &[Directive] = &[
     enum_f!("repl-diskless-load", repl_diskless_load: ReplDisklessLoad, "disabled", RT),
     int_f!("repl-ping-replica-period", ["repl-ping-slave-period"], repl_ping_replica_period: u64, 1, I32, "10", RT),
     int_f!("repl-timeout", [], repl_timeout: u64, 1, I32, "60", RT),
-    bool_f!("repl-disable-tcp-nodelay", [], repl_disable_tcp_nodelay, "no", RT),
-    mem_f!("repl-backlog-size", [], repl_backlog_size, 1, M64, "1048576", RT),
+    bool_f!(
+        "repl-disable-tcp-nodelay",
+        [],
+        repl_disable_tcp_nodelay,
+        "no",
+        RT
+    ),
+    mem_f!(
+        "repl-backlog-size",
+        [],
+        repl_backlog_size,
+        1,
+        M64,
+        "1048576",
+        RT
+    ),
     int_f!("repl-backlog-ttl", [], repl_backlog_ttl: u64, 0, I64, "3600", RT),
     int_f!("min-replicas-to-write", ["min-slaves-to-write"], min_replicas_to_write: u64, 0, I32, "0", RT),
     int_f!("min-replicas-max-lag", ["min-slaves-max-lag"], min_replicas_max_lag: u64, 0, I32, "10", RT),
-    other!("propagation-error-behavior", [], Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", RT),
+    other!(
+        "propagation-error-behavior",
+        [],
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+        RT
+    ),
     // --- memory
     mem_f!("maxmemory", [], maxmemory, 0, u64::MAX, "0", RT),
     enum_f!("maxmemory-policy", maxmemory_policy: MaxmemoryPolicy, "noeviction", RT),
@@ -417,15 +760,45 @@ pub static DIRECTIVES: &[Directive] = &[
     other!("maxmemory-clients", [], Kind::MemoryOrPercent, "0", RT),
     int_f!("lfu-log-factor", [], lfu_log_factor: u32, 0, I32, "10", RT),
     int_f!("lfu-decay-time", [], lfu_decay_time: u32, 0, I32, "1", RT),
-    bool_f!("lazyfree-lazy-eviction", [], lazyfree_lazy_eviction, "no", RT),
+    bool_f!(
+        "lazyfree-lazy-eviction",
+        [],
+        lazyfree_lazy_eviction,
+        "no",
+        RT
+    ),
     bool_f!("lazyfree-lazy-expire", [], lazyfree_lazy_expire, "no", RT),
-    bool_f!("lazyfree-lazy-server-del", [], lazyfree_lazy_server_del, "no", RT),
-    bool_f!("lazyfree-lazy-user-del", [], lazyfree_lazy_user_del, "no", RT),
-    bool_f!("lazyfree-lazy-user-flush", [], lazyfree_lazy_user_flush, "no", RT),
+    bool_f!(
+        "lazyfree-lazy-server-del",
+        [],
+        lazyfree_lazy_server_del,
+        "no",
+        RT
+    ),
+    bool_f!(
+        "lazyfree-lazy-user-del",
+        [],
+        lazyfree_lazy_user_del,
+        "no",
+        RT
+    ),
+    bool_f!(
+        "lazyfree-lazy-user-flush",
+        [],
+        lazyfree_lazy_user_flush,
+        "no",
+        RT
+    ),
     bool_f!("activerehashing", [], activerehashing, "yes", RT),
     int_f!("active-expire-effort", [], active_expire_effort: u32, 1, 10, "1", RT),
     other!("activedefrag", [], BOOL, "no", RT),
-    other!("active-defrag-ignore-bytes", [], mem(1, M64), "104857600", RT),
+    other!(
+        "active-defrag-ignore-bytes",
+        [],
+        mem(1, M64),
+        "104857600",
+        RT
+    ),
     other!("active-defrag-threshold-lower", [], int(0, 1000), "10", RT),
     other!("active-defrag-threshold-upper", [], int(0, 1000), "100", RT),
     other!("active-defrag-cycle-min", [], int(1, 99), "1", RT),
@@ -433,39 +806,101 @@ pub static DIRECTIVES: &[Directive] = &[
     other!("active-defrag-max-scan-fields", [], int(1, I64), "1000", RT),
     // --- encodings
     int_f!("hash-max-listpack-entries", ["hash-max-ziplist-entries"], hash_max_listpack_entries: u64, 0, I64, "512", RT),
-    mem_f!("hash-max-listpack-value", ["hash-max-ziplist-value"], hash_max_listpack_value, 0, M64, "64", RT),
+    mem_f!(
+        "hash-max-listpack-value",
+        ["hash-max-ziplist-value"],
+        hash_max_listpack_value,
+        0,
+        M64,
+        "64",
+        RT
+    ),
     int_f!("set-max-intset-entries", [], set_max_intset_entries: u64, 0, I64, "512", RT),
     int_f!("zset-max-listpack-entries", ["zset-max-ziplist-entries"], zset_max_listpack_entries: u64, 0, I64, "128", RT),
-    mem_f!("zset-max-listpack-value", ["zset-max-ziplist-value"], zset_max_listpack_value, 0, M64, "64", RT),
+    mem_f!(
+        "zset-max-listpack-value",
+        ["zset-max-ziplist-value"],
+        zset_max_listpack_value,
+        0,
+        M64,
+        "64",
+        RT
+    ),
     int_f!("list-max-listpack-size", ["list-max-ziplist-size"], list_max_listpack_size: i32, i32::MIN as i64, I32, "-2", RT),
     int_f!("list-compress-depth", [], list_compress_depth: u32, 0, I32, "0", RT),
     other!("hll-sparse-max-bytes", [], mem(0, M64), "3000", RT),
     other!("stream-node-max-bytes", [], mem(0, M64), "4096", RT),
     other!("stream-node-max-entries", [], int(0, I64), "100", RT),
     // --- observability
-    row!("notify-keyspace-events", [], Kind::Special("letters from Ag$lshzxeKEtmdn"), "", RT,
-        Access::Special(|c| crate::special::fmt_notify(c.notify_keyspace_events), crate::special::set_notify,
-            |c| Some(vec![format!("notify-keyspace-events {}", repr(crate::special::fmt_notify(c.notify_keyspace_events).as_bytes()))]))),
+    row!(
+        "notify-keyspace-events",
+        [],
+        Kind::Special("letters from Ag$lshzxeKEtmdn"),
+        "",
+        RT,
+        Access::Special(
+            |c| crate::special::fmt_notify(c.notify_keyspace_events),
+            crate::special::set_notify,
+            |c| Some(vec![format!(
+                "notify-keyspace-events {}",
+                repr(crate::special::fmt_notify(c.notify_keyspace_events).as_bytes())
+            )])
+        )
+    ),
     int_f!("slowlog-log-slower-than", [], slowlog_log_slower_than: i64, -1, I64, "10000", RT),
     int_f!("slowlog-max-len", [], slowlog_max_len: u64, 0, I64, "128", RT),
     int_f!("latency-monitor-threshold", [], latency_monitor_threshold: u64, 0, I64, "0", RT),
     other!("latency-tracking", [], BOOL, "yes", RT),
-    row!("latency-tracking-info-percentiles", [], Kind::Special("percentiles between 0.0 and 100.0"), "50 99 99.9", RT,
-        Access::Special(|c| crate::special::get_other(c, "latency-tracking-info-percentiles", "50 99 99.9"), crate::special::set_percentiles,
-            |c| Some(vec![format!("latency-tracking-info-percentiles {}", crate::special::get_other(c, "latency-tracking-info-percentiles", "50 99 99.9"))]))),
+    row!(
+        "latency-tracking-info-percentiles",
+        [],
+        Kind::Special("percentiles between 0.0 and 100.0"),
+        "50 99 99.9",
+        RT,
+        Access::Special(
+            |c| crate::special::get_other(c, "latency-tracking-info-percentiles", "50 99 99.9"),
+            crate::special::set_percentiles,
+            |c| Some(vec![format!(
+                "latency-tracking-info-percentiles {}",
+                crate::special::get_other(c, "latency-tracking-info-percentiles", "50 99 99.9")
+            )])
+        )
+    ),
     int_f!("busy-reply-threshold", ["lua-time-limit"], busy_reply_threshold: u64, 0, I64, "5000", RT),
     other!("tracking-table-max-keys", [], int(0, I64), "1000000", RT),
     // --- cluster (only `cluster-enabled no` is accepted)
-    row!("cluster-enabled", [], Kind::Special("no (cluster mode is not supported)"), "no", IMM,
-        Access::Special(|c| fmt_bool(c.cluster_enabled).to_string(), crate::special::set_cluster_enabled, |_| Some(vec!["cluster-enabled no".to_string()]))),
+    row!(
+        "cluster-enabled",
+        [],
+        Kind::Special("no (cluster mode is not supported)"),
+        "no",
+        IMM,
+        Access::Special(
+            |c| fmt_bool(c.cluster_enabled).to_string(),
+            crate::special::set_cluster_enabled,
+            |_| Some(vec!["cluster-enabled no".to_string()])
+        )
+    ),
     other!("cluster-config-file", [], STR, "nodes.conf", IMM),
     other!("cluster-port", [], int(0, 65535), "0", IMM),
     other!("cluster-node-timeout", [], int(0, I64), "15000", RT),
-    other!("cluster-replica-validity-factor", ["cluster-slave-validity-factor"], int(0, I32), "10", RT),
+    other!(
+        "cluster-replica-validity-factor",
+        ["cluster-slave-validity-factor"],
+        int(0, I32),
+        "10",
+        RT
+    ),
     other!("cluster-migration-barrier", [], int(0, I32), "1", RT),
     other!("cluster-allow-replica-migration", [], BOOL, "yes", RT),
     other!("cluster-require-full-coverage", [], BOOL, "yes", RT),
-    other!("cluster-replica-no-failover", ["cluster-slave-no-failover"], BOOL, "no", RT),
+    other!(
+        "cluster-replica-no-failover",
+        ["cluster-slave-no-failover"],
+        BOOL,
+        "no",
+        RT
+    ),
     other!("cluster-allow-reads-when-down", [], BOOL, "no", RT),
     other!("cluster-allow-pubsubshard-when-down", [], BOOL, "yes", RT),
     other!("cluster-announce-ip", [], STR, "", RT),
@@ -473,7 +908,13 @@ pub static DIRECTIVES: &[Directive] = &[
     other!("cluster-announce-port", [], int(0, 65535), "0", RT),
     other!("cluster-announce-bus-port", [], int(0, 65535), "0", RT),
     other!("cluster-announce-tls-port", [], int(0, 65535), "0", RT),
-    other!("cluster-preferred-endpoint-type", [], Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip", RT),
+    other!(
+        "cluster-preferred-endpoint-type",
+        [],
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+        RT
+    ),
     other!("cluster-link-sendbuf-limit", [], mem(0, u64::MAX), "0", RT),
     // --- TLS (accepted and stored; ferrodis has no TLS listener)
     other!("tls-port", [], int(0, 65535), "0", RT),
@@ -495,5 +936,11 @@ pub static DIRECTIVES: &[Directive] = &[
     other!("tls-session-cache-timeout", [], int(0, I32), "300", RT),
     other!("tls-cluster", [], BOOL, "no", RT),
     other!("tls-replication", [], BOOL, "no", RT),
-    other!("tls-auth-clients", [], Kind::Enum(&["no", "yes", "optional"]), "yes", RT),
+    other!(
+        "tls-auth-clients",
+        [],
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+        RT
+    ),
 ];

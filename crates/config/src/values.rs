@@ -34,7 +34,11 @@ pub fn parse_strict_i64(s: &[u8]) -> Option<i64> {
     for &d in digits {
         let d = i64::from(d - b'0');
         v = v.checked_mul(10)?;
-        v = if neg { v.checked_sub(d)? } else { v.checked_add(d)? };
+        v = if neg {
+            v.checked_sub(d)?
+        } else {
+            v.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -43,7 +47,10 @@ pub fn parse_strict_i64(s: &[u8]) -> Option<i64> {
 /// (case-insensitive). `k` is 1000 and `kb` 1024. Overflow of the digits saturates and the
 /// unit multiplication wraps, both as in Redis. `None` for anything else (including `-`).
 pub fn parse_memory(s: &[u8]) -> Option<u64> {
-    let split = s.iter().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let split = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     let unit = unit.to_ascii_lowercase();
     let mul: u64 = match unit.as_slice() {
@@ -82,7 +89,11 @@ pub fn parse_c_long(s: &[u8]) -> Option<i64> {
     let mut v: i64 = 0;
     while i < s.len() && s[i].is_ascii_digit() {
         let d = i64::from(s[i] - b'0');
-        v = if neg { v.saturating_mul(10).saturating_sub(d) } else { v.saturating_mul(10).saturating_add(d) };
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
         i += 1;
     }
     if i == start {
@@ -164,8 +175,24 @@ mod tests {
         assert_eq!(parse_strict_i64(b"-5"), Some(-5));
         assert_eq!(parse_strict_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_strict_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"+5", b" 5", b"5 ", b"0x10", b"08", b"-0", b"1e3", b"-", b"9223372036854775808"] {
-            assert_eq!(parse_strict_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b""[..],
+            b"+5",
+            b" 5",
+            b"5 ",
+            b"0x10",
+            b"08",
+            b"-0",
+            b"1e3",
+            b"-",
+            b"9223372036854775808",
+        ] {
+            assert_eq!(
+                parse_strict_i64(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -184,9 +211,26 @@ mod tests {
         assert_eq!(parse_memory(b"08"), Some(8));
         assert_eq!(parse_memory(b""), Some(0));
         assert_eq!(parse_memory(b"99999999999999999999"), Some(u64::MAX));
-        assert_eq!(parse_memory(b"18446744073709551615k"), Some(18446744073709550616));
-        for bad in [&b"-1"[..], b" 1", b"1 ", b"1.5k", b"0x10", b"+5", b"1kbb", b"10q"] {
-            assert_eq!(parse_memory(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            parse_memory(b"18446744073709551615k"),
+            Some(18446744073709550616)
+        );
+        for bad in [
+            &b"-1"[..],
+            b" 1",
+            b"1 ",
+            b"1.5k",
+            b"0x10",
+            b"+5",
+            b"1kbb",
+            b"10q",
+        ] {
+            assert_eq!(
+                parse_memory(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
