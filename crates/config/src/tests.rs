@@ -550,8 +550,10 @@ fn config_set_semantics() {
     set(&mut c, &[("activedefrag", "yes")]).unwrap();
     assert_eq!(c.other.get("activedefrag").map(String::as_str), Some("yes"));
 
-    let mut p = Config::default();
-    p.enable_protected_configs = EnableOption::Local;
+    let mut p = Config {
+        enable_protected_configs: EnableOption::Local,
+        ..Config::default()
+    };
     assert!(p.set_as(&[(b"dir", b"/tmp")], false).is_err());
     p.set_as(&[(b"dir", b"/tmp")], true).unwrap();
     assert_eq!(p.dir, std::fs::canonicalize("/tmp").unwrap());
