@@ -1,1 +1,224 @@
-//! Server library.
+//! ferrodis-server as a library; `main.rs` is a thin wrapper around [`run`].
+//!
+//! A tour, in the order a command travels:
+//! * `net` accepts connections; each connection task reads what is available, parses every
+//!   complete command with `ferrodis_resp::RequestParser`, runs them, and writes all replies
+//!   with one write.
+//! * `dispatch` checks (arity, auth, read-only replica, loading), locks the command's shards,
+//!   calls the handler, and appends its effects to the replication log under those locks.
+//! * `commands/<family>.rs` hold the command table rows and handlers.
+//! * `keyspace` holds the data: shards of tables of entries.
+//! * `replication` holds the ordered propagation log (and the PSYNC sides as they land).
+//! * `expire` runs the active expiry cycle; `info` renders INFO.
+//!
+//! Configuration comes from the `ferrodis-config` crate (redis.conf format).
+
+pub mod client;
+pub mod commands;
+pub mod dispatch;
+pub mod expire;
+pub mod info;
+pub mod keyspace;
+pub mod logging;
+pub mod net;
+pub mod replication;
+pub mod slowlog;
+pub mod stats;
+pub mod util;
+
+use bytes::Bytes;
+use client::{Client, Clients};
+use ferrodis_config::Config;
+use keyspace::Keyspace;
+use parking_lot::{Mutex, RwLock};
+use replication::ReplLog;
+use stats::Stats;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use net::run;
+
+/// Work before serving: loading the dataset (persistence), starting replication.
+pub fn startup(server: &Arc<Server>) -> Result<(), String> {
+    tracing::info!("Server initialized");
+    let _ = server;
+    Ok(())
+}
+
+/// Version string reported as `redis_version` (clients gate features on it).
+pub const REDIS_VERSION: &str = "7.0.15";
+/// ferrodis's own version.
+pub const FERRODIS_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything the server shares between connections. Each field says what guards it.
+pub struct Server {
+    /// Configuration; CONFIG SET takes the write lock (rare), commands read.
+    pub config: RwLock<Config>,
+    /// The data. See `keyspace` for its locking.
+    pub keyspace: Keyspace,
+    /// The replication log. Appended to under shard locks.
+    pub log: ReplLog,
+    /// Live clients.
+    pub clients: Clients,
+    /// INFO counters (atomics).
+    pub stats: Stats,
+    /// Error counts by prefix for INFO errorstats.
+    pub errors: Mutex<HashMap<String, u64>>,
+    /// Changes since the last save (`rdb_changes_since_last_save`).
+    pub dirty: AtomicU64,
+    /// Unix seconds of the last successful save.
+    pub lastsave: AtomicI64,
+    /// True while loading a dataset (commands get -LOADING).
+    pub loading: AtomicBool,
+    /// True when configured as a replica (`replicaof`).
+    pub replica: AtomicBool,
+    /// `replica-read-only`, cached for the write path.
+    pub replica_read_only: AtomicBool,
+    /// `requirepass`, cached for new connections and AUTH.
+    pub requirepass: RwLock<Option<Bytes>>,
+    /// Number of MONITOR clients.
+    pub monitors: AtomicUsize,
+    /// Feed for MONITOR clients.
+    pub monitor_tx: tokio::sync::broadcast::Sender<Bytes>,
+    /// SLOWLOG entries.
+    pub slowlog: Mutex<slowlog::SlowLog>,
+    /// Set when the server should shut down; the listener and connections watch it.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// 40-hex run id.
+    pub run_id: String,
+    /// Process start.
+    pub started: Instant,
+    /// TCP port actually bound (after port 0 is resolved).
+    pub bound_port: AtomicUsize,
+    /// Path of the config file, for CONFIG REWRITE and INFO.
+    pub config_file: Option<std::path::PathBuf>,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire: AtomicBool,
+    /// Replication ids: (replid, replid2, second_repl_offset).
+    pub replids: Mutex<(String, String, i64)>,
+}
+
+/// What SHUTDOWN does about saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownSave {
+    /// Save only if save points are configured.
+    Default,
+    /// Always save.
+    Yes,
+    /// Never save.
+    No,
+}
+
+/// A random 40-hex id (run ids, replication ids).
+pub fn random_hex40() -> String {
+    (0..40)
+        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
+        .collect()
+}
+
+impl Server {
+    /// A server with this configuration and an empty keyspace.
+    pub fn new(config: Config) -> Arc<Server> {
+        let (monitor_tx, _) = tokio::sync::broadcast::channel(4096);
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        let run_id = random_hex40();
+        let requirepass = config.requirepass.clone().map(Bytes::from);
+        Arc::new(Server {
+            keyspace: Keyspace::new(config.databases as usize),
+            log: ReplLog::new(config.repl_backlog_size as usize),
+            clients: Clients::default(),
+            stats: Stats::default(),
+            errors: Mutex::new(HashMap::new()),
+            dirty: AtomicU64::new(0),
+            lastsave: AtomicI64::new(util::now_ms() / 1000),
+            loading: AtomicBool::new(false),
+            replica: AtomicBool::new(config.replicaof.is_some()),
+            replica_read_only: AtomicBool::new(config.replica_read_only),
+            requirepass: RwLock::new(requirepass),
+            monitors: AtomicUsize::new(0),
+            monitor_tx,
+            slowlog: Mutex::new(slowlog::SlowLog::default()),
+            shutdown,
+            run_id,
+            started: Instant::now(),
+            bound_port: AtomicUsize::new(config.port as usize),
+            config_file: config.config_file.clone(),
+            config: RwLock::new(config),
+            active_expire: AtomicBool::new(true),
+            replids: Mutex::new((random_hex40(), "0".repeat(40), -1)),
+        })
+    }
+
+    /// True when this node replicates from a master.
+    #[inline]
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Relaxed)
+    }
+
+    /// Counts an error reply by its prefix (INFO errorstats).
+    pub fn note_error(&self, msg: &str) {
+        let prefix = msg.split(' ').next().unwrap_or("ERR").to_string();
+        *self.errors.lock().entry(prefix).or_insert(0) += 1;
+        Stats::add(&self.stats.error_replies, 1);
+    }
+
+    /// Sends a command line to MONITOR clients, formatted as Redis does:
+    /// `1700000000.123456 [0 127.0.0.1:50000] "set" "k" "v"`.
+    pub fn feed_monitors(&self, client: &Client, args: &[Bytes]) {
+        let us = util::now_us();
+        let mut line = format!(
+            "{}.{:06} [{} {}]",
+            us / 1_000_000,
+            us % 1_000_000,
+            client.db,
+            client.handle.addr
+        );
+        for a in args {
+            line.push(' ');
+            line.push_str(&util::repr(a));
+        }
+        let _ = self.monitor_tx.send(Bytes::from(line));
+    }
+
+    /// DEBUG CHANGE-REPL-ID: a new replication history id.
+    pub fn change_replid(&self) {
+        let mut ids = self.replids.lock();
+        ids.0 = random_hex40();
+        ids.1 = "0".repeat(40);
+        ids.2 = -1;
+    }
+
+    /// Applies side effects of CONFIG SET on cached values.
+    pub fn apply_config_changes(&self, changed: &[&str]) {
+        let cfg = self.config.read();
+        for name in changed {
+            match *name {
+                "requirepass" => {
+                    *self.requirepass.write() = cfg.requirepass.clone().map(Bytes::from);
+                }
+                "replica-read-only" => {
+                    self.replica_read_only
+                        .store(cfg.replica_read_only, Ordering::Relaxed);
+                }
+                "repl-backlog-size" => self.log.set_capacity(cfg.repl_backlog_size as usize),
+                _ => {}
+            }
+        }
+    }
+
+    /// Called by FLUSHALL (persistence resets its state here).
+    pub fn flushall_done(&self) {}
+
+    /// Work done before a shutdown: the final save when asked or when save points exist.
+    pub fn prepare_shutdown(&self, mode: ShutdownSave) -> Result<(), String> {
+        let _ = mode;
+        Ok(())
+    }
+
+    /// Starts shutting down: listeners stop, connections close.
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}

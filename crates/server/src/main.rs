@@ -1,1 +1,151 @@
-fn main() {}
+//! `ferrodis-server [configfile|-] [--directive value ...]`: see the library for everything.
+
+use ferrodis_config::{Config, Invocation, USAGE};
+use ferrodis_server::{logging, Server};
+use std::sync::atomic::Ordering;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_args(&args) {
+        Ok(Invocation::Run(c)) => *c,
+        Ok(Invocation::Version) => {
+            println!(
+                "ferrodis server v={} redis_compat={} bits=64",
+                ferrodis_server::FERRODIS_VERSION,
+                ferrodis_server::REDIS_VERSION
+            );
+            return;
+        }
+        Ok(Invocation::Help) => {
+            eprint!("{USAGE}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("\n{e}");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(run(config));
+}
+
+fn run(config: Config) -> i32 {
+    // Like Redis, `dir` is the working directory: relative logfile, pidfile and dbfilename
+    // paths resolve against it.
+    if let Err(e) = std::env::set_current_dir(&config.dir) {
+        eprintln!("Can't chdir to '{}': {e}", config.dir.display());
+        return 1;
+    }
+    if config.daemonize {
+        let d = daemonize::Daemonize::new().working_directory(&config.dir);
+        if let Err(e) = d.start() {
+            eprintln!("Can't daemonize: {e}");
+            return 1;
+        }
+    }
+    if let Err(e) = logging::init(&config.logfile, config.loglevel) {
+        eprintln!("{e}");
+        return 1;
+    }
+    tracing::info!("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "ferrodis version={} (Redis {} compatible), bits=64, pid={}, just started",
+        ferrodis_server::FERRODIS_VERSION,
+        ferrodis_server::REDIS_VERSION,
+        std::process::id()
+    );
+    if config.config_file.is_none() {
+        tracing::warn!("Warning: no config file specified, using the default config. In order to specify a config file use ferrodis-server /path/to/redis.conf");
+    } else {
+        tracing::info!("Configuration loaded");
+    }
+    let threads = if config.io_threads <= 1 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        config.io_threads as usize
+    };
+    let pidfile = config.pidfile.clone().or_else(|| {
+        config
+            .daemonize
+            .then(|| std::path::PathBuf::from("/var/run/redis.pid"))
+    });
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("Can't start the runtime: {e}");
+            return 1;
+        }
+    };
+    let server = Server::new(config);
+    if let Some(p) = &pidfile {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            tracing::warn!("Failed to write PID file {}: {e}", p.display());
+        }
+    }
+    let code = rt.block_on(async {
+        let s2 = server.clone();
+        tokio::spawn(async move { signals(s2).await });
+        if let Err(e) = ferrodis_server::startup(&server) {
+            tracing::error!("{e}");
+            return 1;
+        }
+        match ferrodis_server::run(server.clone()).await {
+            Ok(()) => 0,
+            Err(e) => {
+                tracing::error!(
+                    "Failed listening on port {} (tcp), aborting: {e}",
+                    server.config.read().port
+                );
+                1
+            }
+        }
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    if let Some(p) = &pidfile {
+        if code == 0 || server.shutdown.borrow().to_owned() {
+            tracing::info!("Removing the pid file.");
+        }
+        let _ = std::fs::remove_file(p);
+    }
+    if code == 0 {
+        tracing::info!("ferrodis is now ready to exit, bye bye...");
+    }
+    let _ = server.bound_port.load(Ordering::Relaxed);
+    code
+}
+
+#[cfg(unix)]
+async fn signals(server: std::sync::Arc<Server>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("Can't install signal handlers");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::warn!("Received {name} scheduling shutdown...");
+    tracing::warn!("User requested shutdown...");
+    if let Err(e) = server.prepare_shutdown(ferrodis_server::ShutdownSave::Default) {
+        tracing::warn!("Error trying to save the DB before shutdown: {e}");
+    }
+    server.request_shutdown();
+}
+
+#[cfg(not(unix))]
+async fn signals(server: std::sync::Arc<Server>) {
+    let _ = tokio::signal::ctrl_c().await;
+    server.request_shutdown();
+}

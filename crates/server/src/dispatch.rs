@@ -1,0 +1,272 @@
+//! Dispatch: from an argv to a reply. The one place where the checks every command shares
+//! live (lookup, arity, authentication, read-only replica, loading), in Redis's
+//! `processCommand` order; then the shard locks are taken, the handler runs, and its effects
+//! are appended to the replication log before the locks are released.
+
+use crate::client::{Client, ReplyMode};
+use crate::commands::{flags, CommandError, CommandSpec, Ctx, Effects, Locks, FAMILIES};
+use crate::Server;
+use bytes::{Bytes, BytesMut};
+use ferrodis_resp::Frame;
+use hashbrown::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+
+/// Longest command name we look up (longer names are unknown anyway).
+const MAX_NAME: usize = 32;
+
+fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
+    static TABLE: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut m = HashMap::new();
+        for fam in FAMILIES {
+            for c in fam.iter() {
+                m.insert(c.name.as_bytes(), c);
+            }
+        }
+        m
+    })
+}
+
+/// Every command row, for COMMAND.
+pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
+/// Finds a command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    let mut buf = [0u8; MAX_NAME];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    table().get(&lower[..]).copied()
+}
+
+/// Per-batch counters a connection folds into the global stats once per read.
+#[derive(Default)]
+pub struct LocalStats {
+    /// Commands run.
+    pub commands: u64,
+    /// Keyspace hits.
+    pub hits: u64,
+    /// Keyspace misses.
+    pub misses: u64,
+    /// Error replies.
+    pub errors: u64,
+}
+
+fn unknown_command(args: &[Bytes]) -> CommandError {
+    let name = String::from_utf8_lossy(&args[0]);
+    let name: String = name.chars().take(128).collect();
+    let mut rest = String::new();
+    for a in &args[1..] {
+        let room = 128usize.saturating_sub(rest.len());
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        rest.push_str(&format!("'{s}' "));
+        if rest.len() >= 128 {
+            break;
+        }
+    }
+    CommandError::msg(format!(
+        "ERR unknown command '{name}', with args beginning with: {rest}"
+    ))
+}
+
+/// Runs one command and appends its reply (if any) to `out`.
+pub fn execute(
+    server: &Server,
+    client: &mut Client,
+    args: &[Bytes],
+    out: &mut BytesMut,
+    stats: &mut LocalStats,
+) {
+    // CLIENT REPLY: `Skip` is set by CLIENT REPLY SKIP (whose own reply is suppressed) and
+    // becomes `SkipThis`, which suppresses the next command's reply.
+    let skipping = client.reply_mode == ReplyMode::SkipThis;
+    if skipping {
+        client.reply_mode = ReplyMode::On;
+    }
+    let reply = run(server, client, args, stats);
+    if let Err(ref e) = reply {
+        stats.errors += 1;
+        server.note_error(&e.0);
+    }
+    let suppress = match client.reply_mode {
+        ReplyMode::Off => true,
+        ReplyMode::Skip => {
+            client.reply_mode = ReplyMode::SkipThis;
+            true
+        }
+        ReplyMode::On | ReplyMode::SkipThis => skipping,
+    };
+    if suppress {
+        return;
+    }
+    match reply {
+        Ok(f) => f.encode(out, client.resp3),
+        Err(e) => {
+            out.extend_from_slice(b"-");
+            out.extend_from_slice(e.0.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// Runs one command: checks, locks, handler, propagation. Returns the reply.
+pub fn run(
+    server: &Server,
+    client: &mut Client,
+    args: &[Bytes],
+    stats: &mut LocalStats,
+) -> Result<Frame, CommandError> {
+    let Some(cmd) = lookup(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    stats.commands += 1;
+    if (cmd.arity > 0 && args.len() != cmd.arity as usize)
+        || (cmd.arity < 0 && args.len() < (-cmd.arity) as usize)
+    {
+        return Err(CommandError::msg(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        )));
+    }
+    if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
+        return Err(CommandError::new("NOAUTH Authentication required."));
+    }
+    if server.loading.load(Ordering::Acquire) && cmd.flags & flags::LOADING == 0 {
+        return Err(CommandError::new(
+            "LOADING Redis is loading the dataset in memory",
+        ));
+    }
+    if cmd.flags & flags::WRITE != 0
+        && !client.is_master
+        && server.is_replica()
+        && server.replica_read_only.load(Ordering::Relaxed)
+    {
+        return Err(CommandError::new(
+            "READONLY You can't write against a read only replica.",
+        ));
+    }
+    *client.handle.last_cmd.lock() = cmd.name;
+    if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
+        server.feed_monitors(client, args);
+    }
+    call(server, client, cmd, args, stats)
+}
+
+/// Locks the command's shards, runs the handler and propagates. Also used by EXEC and by the
+/// replica's stream applier.
+pub fn call(
+    server: &Server,
+    client: &mut Client,
+    cmd: &'static CommandSpec,
+    args: &[Bytes],
+    stats: &mut LocalStats,
+) -> Result<Frame, CommandError> {
+    let ks = &server.keyspace;
+    let locks = if cmd.flags & flags::ALL_KEYS != 0 {
+        Locks::All(ks.lock_all())
+    } else {
+        let mut idx: smallvec_like::Idx = smallvec_like::Idx::new();
+        for p in cmd.keys.positions(args.len()) {
+            idx.push(ks.shard_of(&args[p]));
+        }
+        match idx.len() {
+            0 => Locks::None,
+            1 => Locks::One(idx.get(0), ks.lock(idx.get(0))),
+            _ => {
+                let mut v = idx.into_sorted_unique();
+                if v.len() == 1 {
+                    let i = v.remove(0);
+                    Locks::One(i, ks.lock(i))
+                } else {
+                    Locks::Many(v.into_iter().map(|i| (i, ks.lock(i))).collect())
+                }
+            }
+        }
+    };
+    let mut ctx = Ctx {
+        server,
+        client,
+        locks,
+        dirty: 0,
+        effects: Effects::default(),
+        custom_propagation: false,
+        now: crate::util::now_ms(),
+        hits: 0,
+        misses: 0,
+    };
+    let reply = (cmd.handler)(&mut ctx, args);
+    stats.hits += ctx.hits;
+    stats.misses += ctx.misses;
+    if ctx.dirty > 0 {
+        server.dirty.fetch_add(ctx.dirty, Ordering::Relaxed);
+        if cmd.flags & flags::WRITE != 0
+            && !ctx.custom_propagation
+            && cmd.flags & flags::NO_PROPAGATE == 0
+        {
+            let db = ctx.client.db;
+            ctx.effects.cmds.push((db, args.to_vec()));
+        }
+    }
+    if !ctx.effects.cmds.is_empty() {
+        // Still holding the shard locks: log order = apply order for these keys.
+        server.log.append(&ctx.effects.cmds, false);
+    }
+    drop(ctx);
+    reply
+}
+
+/// A tiny inline vector of shard indices, so single- and double-key commands do not allocate.
+mod smallvec_like {
+    pub struct Idx {
+        inline: [usize; 4],
+        len: usize,
+        heap: Vec<usize>,
+    }
+    impl Idx {
+        pub fn new() -> Self {
+            Idx {
+                inline: [0; 4],
+                len: 0,
+                heap: Vec::new(),
+            }
+        }
+        pub fn push(&mut self, i: usize) {
+            if self.len < 4 {
+                self.inline[self.len] = i;
+            } else {
+                if self.heap.is_empty() {
+                    self.heap.extend_from_slice(&self.inline);
+                }
+                self.heap.push(i);
+            }
+            self.len += 1;
+        }
+        pub fn len(&self) -> usize {
+            self.len
+        }
+        pub fn get(&self, i: usize) -> usize {
+            if self.len <= 4 {
+                self.inline[i]
+            } else {
+                self.heap[i]
+            }
+        }
+        pub fn into_sorted_unique(self) -> Vec<usize> {
+            let mut v = if self.len <= 4 {
+                self.inline[..self.len].to_vec()
+            } else {
+                self.heap
+            };
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+    }
+}

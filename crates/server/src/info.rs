@@ -1,0 +1,261 @@
+//! INFO: renders the sections with Redis 7.0's field names.
+
+use crate::stats::Stats;
+use crate::Server;
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+
+/// Renders INFO for the requested sections (empty = default).
+pub fn render(server: &Server, sections: &[String]) -> String {
+    let mut wanted: Vec<&str> = Vec::new();
+    if sections.is_empty() {
+        wanted.extend(DEFAULT);
+    }
+    for s in sections {
+        match s.as_str() {
+            "default" => wanted.extend(DEFAULT),
+            "all" | "everything" => {
+                wanted.extend(DEFAULT);
+                wanted.extend(ALL_EXTRA);
+            }
+            other => wanted.push(other),
+        }
+    }
+    let mut out = String::new();
+    let order = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "commandstats",
+        "errorstats",
+        "cluster",
+        "keyspace",
+    ];
+    for name in order {
+        if !wanted.contains(&name) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(server, name, &mut out);
+    }
+    out
+}
+
+/// Resident set size in bytes, from /proc.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+/// (user, system) CPU seconds of this process.
+pub fn cpu_times() -> (f64, f64) {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = 100.0;
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    (get(11), get(12))
+}
+
+/// Bytes as Redis's "human" form (`1.50M`).
+pub fn human(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn section(server: &Server, name: &str, out: &mut String) {
+    let cfg = server.config.read();
+    let st = &server.stats;
+    let uptime = server.started.elapsed().as_secs();
+    match name {
+        "server" => {
+            let _ = write!(
+                out,
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nferrodis_version:{}\r\n",
+                crate::REDIS_VERSION,
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                server.run_id,
+                server.bound_port.load(Ordering::Relaxed),
+                crate::util::now_us(),
+                uptime,
+                uptime / 86400,
+                cfg.hz,
+                cfg.hz,
+                (crate::util::now_ms() / 1000) & ((1 << 24) - 1),
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                crate::FERRODIS_VERSION,
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                out,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                server.clients.count(),
+                cfg.maxclients,
+            );
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            let used = rss;
+            let total = std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("MemTotal:"))
+                        .and_then(|l| {
+                            l.split_whitespace()
+                                .nth(1)
+                                .and_then(|v| v.parse::<u64>().ok())
+                        })
+                })
+                .unwrap_or(0)
+                * 1024;
+            let _ = write!(
+                out,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(used),
+                human(rss),
+                human(used),
+                human(total),
+                cfg.maxmemory,
+                human(cfg.maxmemory),
+                cfg.maxmemory_policy.as_str(),
+                server.log.lock().len(),
+            );
+        }
+        "persistence" => {
+            let _ = write!(
+                out,
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                server.loading.load(Ordering::Relaxed) as u8,
+                server.dirty.load(Ordering::Relaxed),
+                server.lastsave.load(Ordering::Relaxed),
+            );
+        }
+        "stats" => {
+            let _ = write!(
+                out,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                Stats::get(&st.connections),
+                Stats::get(&st.commands),
+                Stats::get(&st.net_input_bytes),
+                Stats::get(&st.net_output_bytes),
+                Stats::get(&st.rejected_connections),
+                Stats::get(&st.expired_keys),
+                Stats::get(&st.evicted_keys),
+                Stats::get(&st.hits),
+                Stats::get(&st.misses),
+                Stats::get(&st.error_replies),
+            );
+        }
+        "replication" => {
+            let (replid, replid2, second) = server.replids.lock().clone();
+            let (offset, start, len, cap) = {
+                let l = server.log.lock();
+                (l.end(), l.start(), l.len(), l.capacity())
+            };
+            out.push_str("# Replication\r\n");
+            match &cfg.replicaof {
+                Some(r) => {
+                    let _ = write!(
+                        out,
+                        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nslave_read_repl_offset:{offset}\r\nslave_repl_offset:{offset}\r\nslave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+                        r.host,
+                        r.port,
+                        cfg.replica_priority,
+                        cfg.replica_read_only as u8,
+                    );
+                }
+                None => out.push_str("role:master\r\n"),
+            }
+            let _ = write!(
+                out,
+                "connected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{cap}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{len}\r\n",
+                (len > 0) as u8,
+                start + 1,
+            );
+        }
+        "cpu" => {
+            let (u, s) = cpu_times();
+            let _ = write!(
+                out,
+                "# CPU\r\nused_cpu_sys:{s:.6}\r\nused_cpu_user:{u:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{s:.6}\r\nused_cpu_user_main_thread:{u:.6}\r\n"
+            );
+        }
+        "modules" => out.push_str("# Modules\r\n"),
+        "commandstats" => out.push_str("# Commandstats\r\n"),
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            let errs = server.errors.lock();
+            let mut v: Vec<_> = errs.iter().collect();
+            v.sort();
+            for (k, n) in v {
+                let _ = write!(out, "errorstat_{k}:count={n}\r\n");
+            }
+        }
+        "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            let dbs = server.keyspace.databases();
+            let mut keys = vec![0usize; dbs];
+            let mut expires = vec![0usize; dbs];
+            for i in 0..crate::keyspace::SHARDS {
+                let g = server.keyspace.lock(i);
+                for (db, t) in g.dbs.iter().enumerate() {
+                    keys[db] += t.len();
+                    expires[db] += t.expires();
+                }
+            }
+            for db in 0..dbs {
+                if keys[db] > 0 {
+                    let _ = write!(
+                        out,
+                        "db{db}:keys={},expires={},avg_ttl=0\r\n",
+                        keys[db], expires[db]
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,108 @@
+//! [`SmallBytes`]: a byte string stored inline when short (keys and small values), on the heap
+//! otherwise. 24 bytes either way, so an entry holds its key and a small value without any
+//! allocation of their own.
+
+use std::fmt;
+
+/// Longest string kept inline.
+pub const INLINE_CAP: usize = 22;
+
+/// A compact, owned byte string.
+#[derive(Clone)]
+pub enum SmallBytes {
+    /// Up to [`INLINE_CAP`] bytes, in place.
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    /// Anything longer.
+    Heap(Box<[u8]>),
+}
+
+impl SmallBytes {
+    /// Copies `b` into a new value.
+    pub fn new(b: &[u8]) -> Self {
+        if b.len() <= INLINE_CAP {
+            let mut buf = [0u8; INLINE_CAP];
+            buf[..b.len()].copy_from_slice(b);
+            SmallBytes::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else {
+            SmallBytes::Heap(b.into())
+        }
+    }
+
+    /// Takes ownership of `v` (no copy when it is long).
+    pub fn from_vec(v: Vec<u8>) -> Self {
+        if v.len() <= INLINE_CAP {
+            Self::new(&v)
+        } else {
+            SmallBytes::Heap(v.into_boxed_slice())
+        }
+    }
+
+    /// The bytes.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            SmallBytes::Inline { len, buf } => &buf[..*len as usize],
+            SmallBytes::Heap(b) => b,
+        }
+    }
+
+    /// Length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self {
+            SmallBytes::Inline { len, .. } => *len as usize,
+            SmallBytes::Heap(b) => b.len(),
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes owned beyond the 24 inline bytes (for MEMORY USAGE / used_memory).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            SmallBytes::Inline { .. } => 0,
+            SmallBytes::Heap(b) => b.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for SmallBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for SmallBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for SmallBytes {}
+
+impl fmt::Debug for SmallBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_roundtrip() {
+        assert_eq!(std::mem::size_of::<SmallBytes>(), 24);
+        for n in [0usize, 1, 22, 23, 100] {
+            let v = vec![7u8; n];
+            assert_eq!(SmallBytes::new(&v).as_slice(), &v[..]);
+            assert_eq!(SmallBytes::from_vec(v.clone()).as_slice(), &v[..]);
+        }
+    }
+}

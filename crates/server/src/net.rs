@@ -1,0 +1,352 @@
+//! Networking: the listener, one task per connection, and server start-up/shutdown.
+//!
+//! A connection task owns its read and write buffers. Each wake-up it reads what the socket
+//! has, runs every complete command in the buffer (pipelining), and writes all replies with
+//! one write. Nothing is handed to another thread per command.
+
+use crate::client::Client;
+use crate::dispatch::{self, LocalStats};
+use crate::stats::Stats;
+use crate::Server;
+use bytes::BytesMut;
+use ferrodis_resp::{Limits, RequestParser};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Binds the configured addresses. `bind` entries prefixed with `-` are optional (Redis's
+/// `-::*`): failing to bind them is not an error.
+pub async fn bind_all(server: &Server) -> std::io::Result<Vec<TcpListener>> {
+    let (binds, port) = {
+        let c = server.config.read();
+        (c.bind.clone(), c.port)
+    };
+    let mut out = Vec::new();
+    let mut last_err = None;
+    for b in binds {
+        let (optional, addr) = match b.strip_prefix('-') {
+            Some(a) => (true, a.to_string()),
+            None => (false, b.clone()),
+        };
+        let host = match addr.as_str() {
+            "*" => "0.0.0.0".to_string(),
+            "::*" => "::".to_string(),
+            a => a.to_string(),
+        };
+        let sa = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let sock: SocketAddr = match sa.parse() {
+            Ok(s) => s,
+            Err(_) => {
+                if optional {
+                    continue;
+                }
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("Invalid bind address '{addr}'"),
+                ));
+            }
+        };
+        match bind_one(sock) {
+            Ok(l) => out.push(l),
+            Err(e) if optional => {
+                tracing::debug!("optional bind {sa} failed: {e}");
+            }
+            Err(e) => {
+                tracing::warn!("Warning: Could not create server TCP listening socket {sa}: {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(e);
+    }
+    if out.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "no listening socket could be bound",
+        ));
+    }
+    Ok(out)
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(511)
+}
+
+/// Accepts connections on `listener` until shutdown.
+pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+    let mut shutdown = server.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((sock, peer)) => {
+                    let server = server.clone();
+                    tokio::spawn(async move {
+                        handle_connection(server, sock, peer).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("Accepting client connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn is_loopback(peer: &SocketAddr) -> bool {
+    match peer {
+        SocketAddr::V4(a) => a.ip().is_loopback(),
+        SocketAddr::V6(a) => {
+            a.ip().is_loopback() || a.ip().to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+fn fmt_addr(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => match a.ip().to_ipv4_mapped() {
+            Some(v4) => format!("{}:{}", v4, a.port()),
+            None => format!("{}:{}", a.ip(), a.port()),
+        },
+    }
+}
+
+async fn handle_connection(server: Arc<Server>, mut sock: TcpStream, peer: SocketAddr) {
+    let _ = sock.set_nodelay(true);
+    Stats::add(&server.stats.connections, 1);
+    let (maxclients, protected, keepalive) = {
+        let c = server.config.read();
+        (c.maxclients as usize, c.protected_mode, c.tcp_keepalive)
+    };
+    let _ = keepalive;
+    let nopass = server.requirepass.read().is_none();
+    if protected && nopass && !is_loopback(&peer) {
+        let _ = sock.write_all(DENIED.as_bytes()).await;
+        Stats::add(&server.stats.rejected_connections, 1);
+        return;
+    }
+    if server.clients.count() >= maxclients {
+        let _ = sock
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        Stats::add(&server.stats.rejected_connections, 1);
+        return;
+    }
+    let laddr = sock.local_addr().map(|a| fmt_addr(&a)).unwrap_or_default();
+    let fd = fd_of(&sock);
+    let handle = server.clients.register(fmt_addr(&peer), laddr, fd);
+    let mut client = Client::new(handle.clone(), nopass);
+    let span = tracing::debug_span!("client", id = client.id, addr = %handle.addr);
+    let _enter = span.enter();
+    serve(&server, &mut client, &mut sock).await;
+    server.clients.unregister(client.id);
+    if client.monitor {
+        server.monitors.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(unix)]
+fn fd_of(sock: &TcpStream) -> i64 {
+    use std::os::fd::AsRawFd;
+    sock.as_raw_fd() as i64
+}
+
+#[cfg(not(unix))]
+fn fd_of(_: &TcpStream) -> i64 {
+    -1
+}
+
+/// The connection loop: read, run every complete command, write replies once.
+async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) {
+    let mut rbuf = BytesMut::with_capacity(16 * 1024);
+    let mut wbuf = BytesMut::with_capacity(16 * 1024);
+    let mut parser = RequestParser::new();
+    let mut shutdown = server.shutdown.subscribe();
+    let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
+    let handle = client.handle.clone();
+    loop {
+        if handle.killed.load(Ordering::Acquire) || *shutdown.borrow() {
+            return;
+        }
+        let (timeout_secs, max_bulk, qbuf_limit, slow_threshold) = {
+            let c = server.config.read();
+            (
+                c.timeout,
+                c.proto_max_bulk_len,
+                c.client_query_buffer_limit,
+                c.slowlog_log_slower_than,
+            )
+        };
+        let idle = if timeout_secs > 0 && !client.is_master && !client.monitor {
+            Duration::from_secs(timeout_secs)
+        } else {
+            Duration::from_secs(365 * 24 * 3600)
+        };
+        if rbuf.capacity() - rbuf.len() < 4096 {
+            rbuf.reserve(16 * 1024);
+        }
+        let n = tokio::select! {
+            r = sock.read_buf(&mut rbuf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            _ = handle.kill_notify.notified() => return,
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(idle) => return,
+            m = recv_monitor(&mut monitor_rx) => {
+                if let Some(line) = m {
+                    wbuf.extend_from_slice(b"+");
+                    wbuf.extend_from_slice(&line);
+                    wbuf.extend_from_slice(b"\r\n");
+                    if sock.write_all(&wbuf).await.is_err() {
+                        return;
+                    }
+                    wbuf.clear();
+                }
+                continue;
+            }
+        };
+        Stats::add(&server.stats.net_input_bytes, n as u64);
+        handle
+            .last_interaction_ms
+            .store(crate::util::now_ms(), Ordering::Relaxed);
+        let limits = Limits {
+            max_bulk_len: max_bulk,
+            auth_required: !client.authenticated,
+            from_master: client.is_master,
+        };
+        let mut stats = LocalStats::default();
+        let mut close = false;
+        loop {
+            match parser.parse(&mut rbuf, &limits) {
+                Ok(Some(args)) => {
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let t0 = std::time::Instant::now();
+                    dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
+                    if slow_threshold >= 0 {
+                        let us = t0.elapsed().as_micros() as u64;
+                        if us >= slow_threshold as u64 {
+                            record_slow(server, client, &args, us);
+                        }
+                    }
+                    if client.close_after_reply {
+                        close = true;
+                        break;
+                    }
+                    if client.monitor && monitor_rx.is_none() {
+                        monitor_rx = Some(server.monitor_tx.subscribe());
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!("Protocol error ({e}) from client: {}", handle.addr);
+                    wbuf.extend_from_slice(format!("-ERR Protocol error: {e}\r\n").as_bytes());
+                    stats.errors += 1;
+                    server.note_error("ERR");
+                    close = true;
+                    break;
+                }
+            }
+        }
+        if !close && rbuf.len() as u64 > qbuf_limit {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: {} (qbuf={})",
+                handle.addr,
+                rbuf.len()
+            );
+            return;
+        }
+        handle.qbuf.store(rbuf.len() as u64, Ordering::Relaxed);
+        Stats::add(&server.stats.commands, stats.commands);
+        Stats::add(&server.stats.hits, stats.hits);
+        Stats::add(&server.stats.misses, stats.misses);
+        if !wbuf.is_empty() {
+            Stats::add(&server.stats.net_output_bytes, wbuf.len() as u64);
+            if sock.write_all(&wbuf).await.is_err() {
+                return;
+            }
+            wbuf.clear();
+            if wbuf.capacity() > 1024 * 1024 {
+                wbuf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if close {
+            let _ = sock.shutdown().await;
+            return;
+        }
+    }
+}
+
+async fn recv_monitor(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<bytes::Bytes>>,
+) -> Option<bytes::Bytes> {
+    match rx {
+        Some(r) => match r.recv().await {
+            Ok(b) => Some(b),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+fn record_slow(server: &Server, client: &Client, args: &[bytes::Bytes], us: u64) {
+    let max_len = server.config.read().slowlog_max_len as usize;
+    let name = client
+        .handle
+        .name
+        .lock()
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    server
+        .slowlog
+        .lock()
+        .push(args, us, client.handle.addr.clone(), name, max_len);
+}
+
+/// Starts the server: binds, spawns the accept loops and background jobs, and waits for
+/// shutdown. Returns after connections were asked to close.
+pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
+    let listeners = bind_all(&server).await?;
+    if let Some(l) = listeners.first() {
+        if let Ok(a) = l.local_addr() {
+            server
+                .bound_port
+                .store(a.port() as usize, Ordering::Relaxed);
+        }
+    }
+    for l in listeners {
+        tokio::spawn(accept_loop(server.clone(), l));
+    }
+    tokio::spawn(crate::expire::active_expire_loop(server.clone()));
+    tracing::info!("Ready to accept connections tcp");
+    let mut rx = server.shutdown.subscribe();
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
