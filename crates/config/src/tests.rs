@@ -635,3 +635,62 @@ fn rewrite_in_place() {
         )
     );
 }
+
+/// Markdown rows for docs/configuration.md:
+/// `cargo test -p ferrodis-config print_docs_table -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_docs_table() {
+    for d in DIRECTIVES {
+        let kind = match d.kind {
+            Kind::Bool => "bool".to_string(),
+            Kind::Int { min, max } => format!("integer {min}..{max}"),
+            Kind::Memory { min, max } => format!("memory {min}..{max}"),
+            Kind::MemoryOrPercent => "memory or percent".to_string(),
+            Kind::Enum(n) => format!("enum: {}", n.join(" ")),
+            Kind::String => "string".to_string(),
+            Kind::Special(s) => s.replace('|', "\\|"),
+        };
+        let aliases = d
+            .aliases
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let default = if d.name == "dir" {
+            "(current directory)".to_string()
+        } else {
+            format!("`{}`", d.default)
+        };
+        let mu = match d.mutability {
+            Mutability::Runtime => "yes",
+            Mutability::Immutable => "no",
+            Mutability::Protected => "protected",
+        };
+        let typed = if d.is_typed() {
+            "typed field"
+        } else {
+            "stored only"
+        };
+        println!(
+            "| `{}` | {aliases} | {kind} | {default} | {mu} | {typed} |",
+            d.name
+        );
+    }
+}
+
+#[test]
+fn docs_list_every_directive() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    for d in DIRECTIVES {
+        assert!(
+            docs.contains(&format!("| `{}` |", d.name)),
+            "docs/configuration.md lacks {}",
+            d.name
+        );
+    }
+}
