@@ -377,6 +377,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         };
         let ser = match &e.value {
             crate::keyspace::Value::Str(s) => s.len(),
+            other => other.heap_size(),
         };
         Ok(Frame::Simple(Bytes::from(format!(
             "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",

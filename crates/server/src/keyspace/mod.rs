@@ -15,6 +15,7 @@
 
 mod bytes;
 mod table;
+pub mod types;
 mod value;
 
 pub use self::bytes::SmallBytes;

@@ -1,13 +1,25 @@
-//! [`Value`]: what a key holds. One variant per Redis type; each type's compact encodings
-//! live inside its variant so a lookup costs one match.
+//! [`Value`]: what a key holds. One variant per Redis type; each aggregate type's compact
+//! encodings live inside its own type (see `types/`), so a lookup costs one match.
 
 use super::bytes::SmallBytes;
+use super::types::{Hash, List, Set, ZSet};
 
-/// A key's value.
+/// A key's value. Aggregates are boxed so the enum stays 24 bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string (Redis encodings int/embstr/raw are derived from the bytes).
     Str(SmallBytes),
+    /// A list.
+    List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+    /// A stream, kept as loaded from RDB (no stream commands yet; it survives save/load and
+    /// full syncs unchanged).
+    Stream(Box<ferrodis_rdb::Stream>),
 }
 
 impl Value {
@@ -20,6 +32,11 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -35,6 +52,11 @@ impl Value {
                     "raw"
                 }
             }
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -42,6 +64,25 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
+            Value::List(l) => l.items.iter().map(|b| b.len() + 32).sum::<usize>() + 48,
+            Value::Hash(h) => {
+                h.pairs
+                    .iter()
+                    .map(|(f, v)| f.len() + v.len() + 64)
+                    .sum::<usize>()
+                    + 48
+            }
+            Value::Set(s) => s.members.iter().map(|b| b.len() + 32).sum::<usize>() + 48,
+            Value::ZSet(z) => z.members.iter().map(|(b, _)| b.len() + 40).sum::<usize>() + 48,
+            Value::Stream(_) => 1024,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn value_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
     }
 }

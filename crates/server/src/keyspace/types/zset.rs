@@ -1,0 +1,25 @@
+//! Sorted set values.
+
+use bytes::Bytes;
+
+/// A sorted set. (Representation owned by the zset family; see commands/zset.rs.)
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZSet {
+    /// (member, score) pairs.
+    pub members: Vec<(Bytes, f64)>,
+}
+
+impl ZSet {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+    /// OBJECT ENCODING name.
+    pub fn encoding(&self) -> &'static str {
+        "skiplist"
+    }
+}
