@@ -77,9 +77,14 @@ pub enum ErrorKind {
 impl ErrorKind {
     fn parts(&self) -> (&'static str, String) {
         match self {
-            ErrorKind::UnexpectedEof(what) => ("unexpected end of RDB data", format!("expected {what}")),
+            ErrorKind::UnexpectedEof(what) => {
+                ("unexpected end of RDB data", format!("expected {what}"))
+            }
             ErrorKind::Io(e) => ("I/O error", e.to_string()),
-            ErrorKind::BadMagic => ("not an RDB file", "expected \"REDIS\" followed by 4 version digits".into()),
+            ErrorKind::BadMagic => (
+                "not an RDB file",
+                "expected \"REDIS\" followed by 4 version digits".into(),
+            ),
             ErrorKind::UnsupportedVersion(v) => (
                 "unsupported RDB version",
                 format!("expected a version between 1 and 10 (Redis 7.0), found {v}"),

@@ -11,7 +11,10 @@
 /// Decode and validate an intset blob.
 pub(crate) fn parse(blob: &[u8]) -> Result<Vec<i64>, String> {
     if blob.len() < 8 {
-        return Err(format!("intset of {} bytes is shorter than its 8-byte header", blob.len()));
+        return Err(format!(
+            "intset of {} bytes is shorter than its 8-byte header",
+            blob.len()
+        ));
     }
     let enc = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let len = u32::from_le_bytes([blob[4], blob[5], blob[6], blob[7]]) as usize;
@@ -20,7 +23,10 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<i64>, String> {
     }
     let body = &blob[8..];
     if Some(body.len()) != len.checked_mul(enc) {
-        return Err(format!("intset of {len} x {enc}-byte integers, but {} data bytes", body.len()));
+        return Err(format!(
+            "intset of {len} x {enc}-byte integers, but {} data bytes",
+            body.len()
+        ));
     }
     let mut out: Vec<i64> = Vec::with_capacity(len);
     for c in body.chunks_exact(enc) {
@@ -31,7 +37,10 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<i64>, String> {
         };
         if let Some(&prev) = out.last() {
             if v <= prev {
-                return Err(format!("intset element {} ({v}) is not greater than the previous ({prev})", out.len()));
+                return Err(format!(
+                    "intset element {} ({v}) is not greater than the previous ({prev})",
+                    out.len()
+                ));
             }
         }
         out.push(v);
@@ -55,8 +64,14 @@ mod tests {
     #[test]
     fn parses_and_validates() {
         assert_eq!(parse(&build(2, &[-3, 1, 300])).unwrap(), vec![-3, 1, 300]);
-        assert_eq!(parse(&build(4, &[-70000, 70000])).unwrap(), vec![-70000, 70000]);
-        assert_eq!(parse(&build(8, &[i64::MIN, i64::MAX])).unwrap(), vec![i64::MIN, i64::MAX]);
+        assert_eq!(
+            parse(&build(4, &[-70000, 70000])).unwrap(),
+            vec![-70000, 70000]
+        );
+        assert_eq!(
+            parse(&build(8, &[i64::MIN, i64::MAX])).unwrap(),
+            vec![i64::MIN, i64::MAX]
+        );
         assert!(parse(&build(2, &[1, 1])).is_err());
         assert!(parse(&build(3, &[1])).is_err());
         assert!(parse(&build(2, &[1, 2])[..11]).is_err());

@@ -108,7 +108,8 @@ const DUMP_VERSION: u16 = 10;
 pub fn dump_payload(value: &Value) -> Vec<u8> {
     let mut enc = writer::Enc::new(Vec::new(), true).allow_nan();
     // A Vec sink never fails, a Value's lengths match its iterators, and NaN is allowed.
-    enc.typed_value(value).expect("encoding a Value into a Vec cannot fail");
+    enc.typed_value(value)
+        .expect("encoding a Value into a Vec cannot fail");
     let mut out = enc.into_inner();
     out.extend_from_slice(&DUMP_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
@@ -128,8 +129,13 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     let mut stored = [0u8; 8];
     stored.copy_from_slice(&footer[2..]);
-    if version > DUMP_VERSION || crc64(0, &payload[..payload.len() - 8]) != u64::from_le_bytes(stored) {
-        return Err(RdbError::new(body.len() as u64, ErrorKind::DumpVersionOrChecksum));
+    if version > DUMP_VERSION
+        || crc64(0, &payload[..payload.len() - 8]) != u64::from_le_bytes(stored)
+    {
+        return Err(RdbError::new(
+            body.len() as u64,
+            ErrorKind::DumpVersionOrChecksum,
+        ));
     }
     let mut input = reader::Input::new(body);
     let ty = input.u8("the object type byte")?;
@@ -138,7 +144,10 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
     }
     let value = input.read_object(ty, 0)?;
     if input.offset() != body.len() as u64 {
-        return Err(RdbError::corrupt(input.offset(), "end of the DUMP object (trailing bytes found)"));
+        return Err(RdbError::corrupt(
+            input.offset(),
+            "end of the DUMP object (trailing bytes found)",
+        ));
     }
     Ok(value)
 }
@@ -150,14 +159,26 @@ mod tests {
     #[test]
     fn stream_dump_roundtrip() {
         let mut s = Stream::default();
-        s.entries.push(StreamEntry { id: StreamId::new(5, 0), fields: vec![(b"a".to_vec(), b"b".to_vec())] });
+        s.entries.push(StreamEntry {
+            id: StreamId::new(5, 0),
+            fields: vec![(b"a".to_vec(), b"b".to_vec())],
+        });
         s.length = 1;
         s.groups.push(ConsumerGroup {
             name: b"g".to_vec(),
             last_id: StreamId::new(5, 0),
             entries_read: Some(1),
-            pel: vec![PendingEntry { id: StreamId::new(5, 0), delivery_time_ms: 77, delivery_count: 2 }],
-            consumers: vec![Consumer { name: b"c".to_vec(), seen_time_ms: 9, active_time_ms: None, pending: vec![StreamId::new(5, 0)] }],
+            pel: vec![PendingEntry {
+                id: StreamId::new(5, 0),
+                delivery_time_ms: 77,
+                delivery_count: 2,
+            }],
+            consumers: vec![Consumer {
+                name: b"c".to_vec(),
+                seen_time_ms: 9,
+                active_time_ms: None,
+                pending: vec![StreamId::new(5, 0)],
+            }],
         });
         let v = Value::Stream(Box::new(s));
         let p = dump_payload(&v);

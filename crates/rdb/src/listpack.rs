@@ -82,7 +82,11 @@ pub(crate) fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
             return None;
         }
         let d = i64::from(d - b'0');
-        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -93,11 +97,17 @@ const END: u8 = 0xff;
 /// Decode and validate a listpack blob. Errors name the byte position inside the blob.
 pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
     if blob.len() < HEADER + 1 {
-        return Err(format!("listpack of {} bytes is shorter than the 7-byte minimum", blob.len()));
+        return Err(format!(
+            "listpack of {} bytes is shorter than the 7-byte minimum",
+            blob.len()
+        ));
     }
     let total = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     if total != blob.len() {
-        return Err(format!("listpack header says {total} bytes, blob has {}", blob.len()));
+        return Err(format!(
+            "listpack header says {total} bytes, blob has {}",
+            blob.len()
+        ));
     }
     let declared = u16::from_le_bytes([blob[4], blob[5]]);
     let mut out = Vec::with_capacity(usize::from(declared).min(blob.len() / 2));
@@ -108,7 +118,9 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
         };
         if b == END {
             if pos != blob.len() - 1 {
-                return Err(format!("listpack terminator at byte {pos} before the end of the blob"));
+                return Err(format!(
+                    "listpack terminator at byte {pos} before the end of the blob"
+                ));
             }
             break;
         }
@@ -119,13 +131,18 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
             .get(pos + size..pos + size + w)
             .ok_or_else(|| format!("listpack entry at byte {pos}: backlen runs past the blob"))?;
         if back != &expect[..w] {
-            return Err(format!("listpack entry at byte {pos}: backlen does not encode entry size {size}"));
+            return Err(format!(
+                "listpack entry at byte {pos}: backlen does not encode entry size {size}"
+            ));
         }
         out.push(elem);
         pos += size + w;
     }
     if declared != u16::MAX && usize::from(declared) != out.len() {
-        return Err(format!("listpack header says {declared} elements, found {}", out.len()));
+        return Err(format!(
+            "listpack header says {declared} elements, found {}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -133,7 +150,8 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
 /// Decode the entry starting at `pos`; returns it and the size of encoding+data.
 fn decode_entry(blob: &[u8], pos: usize) -> Result<(Elem<'_>, usize), String> {
     let at = |n: usize| -> Result<&[u8], String> {
-        blob.get(pos..pos + n).ok_or_else(|| format!("listpack entry at byte {pos} runs past the blob"))
+        blob.get(pos..pos + n)
+            .ok_or_else(|| format!("listpack entry at byte {pos} runs past the blob"))
     };
     let b = blob[pos];
     let str_entry = |hdr: usize, len: usize| -> Result<(Elem<'_>, usize), String> {
@@ -169,7 +187,10 @@ fn decode_entry(blob: &[u8], pos: usize) -> Result<(Elem<'_>, usize), String> {
         }
         0xf3 => {
             let e = at(5)?;
-            Ok((Elem::Int(i64::from(i32::from_le_bytes([e[1], e[2], e[3], e[4]]))), 5))
+            Ok((
+                Elem::Int(i64::from(i32::from_le_bytes([e[1], e[2], e[3], e[4]]))),
+                5,
+            ))
         }
         0xf4 => {
             let e = at(9)?;
@@ -177,7 +198,9 @@ fn decode_entry(blob: &[u8], pos: usize) -> Result<(Elem<'_>, usize), String> {
             w.copy_from_slice(&e[1..9]);
             Ok((Elem::Int(i64::from_le_bytes(w)), 9))
         }
-        _ => Err(format!("listpack entry at byte {pos}: invalid encoding byte {b:#04x}")),
+        _ => Err(format!(
+            "listpack entry at byte {pos}: invalid encoding byte {b:#04x}"
+        )),
     }
 }
 
@@ -220,7 +243,10 @@ pub(crate) struct Builder {
 
 impl Builder {
     pub(crate) fn new() -> Self {
-        Builder { body: Vec::new(), count: 0 }
+        Builder {
+            body: Vec::new(),
+            count: 0,
+        }
     }
 
     /// Bytes the finished listpack would have.
@@ -300,7 +326,23 @@ mod tests {
     fn roundtrip_all_encodings() {
         let long = vec![b'x'; 5000];
         let mid = vec![b'y'; 300];
-        let ints = [0i64, 127, 128, -1, 4095, -4096, 4096, -4097, 32767, -32768, 8_388_607, -8_388_608, 1 << 31, i64::MIN, i64::MAX];
+        let ints = [
+            0i64,
+            127,
+            128,
+            -1,
+            4095,
+            -4096,
+            4096,
+            -4097,
+            32767,
+            -32768,
+            8_388_607,
+            -8_388_608,
+            1 << 31,
+            i64::MIN,
+            i64::MAX,
+        ];
         let mut b = Builder::new();
         for i in ints {
             b.push_int(i);
@@ -314,7 +356,14 @@ mod tests {
         let blob = b.finish();
         let elems = parse(&blob).unwrap();
         let mut expect: Vec<Elem<'_>> = ints.iter().map(|&i| Elem::Int(i)).collect();
-        expect.extend([Elem::Str(b"hello"), Elem::Str(&mid), Elem::Str(&long), Elem::Str(b"-0"), Elem::Str(b"007"), Elem::Int(12)]);
+        expect.extend([
+            Elem::Str(b"hello"),
+            Elem::Str(&mid),
+            Elem::Str(&long),
+            Elem::Str(b"-0"),
+            Elem::Str(b"007"),
+            Elem::Int(12),
+        ]);
         assert_eq!(elems, expect);
     }
 

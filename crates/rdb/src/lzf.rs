@@ -25,31 +25,42 @@ pub(crate) fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, String
         i += 1;
         if c < 32 {
             let run = c + 1;
-            let lit = input
-                .get(i..i + run)
-                .ok_or_else(|| format!("LZF literal run of {run} bytes at byte {at} runs past the compressed data"))?;
+            let lit = input.get(i..i + run).ok_or_else(|| {
+                format!("LZF literal run of {run} bytes at byte {at} runs past the compressed data")
+            })?;
             if out.len() + run > out_len {
-                return Err(format!("LZF output exceeds the declared length {out_len} at byte {at}"));
+                return Err(format!(
+                    "LZF output exceeds the declared length {out_len} at byte {at}"
+                ));
             }
             out.extend_from_slice(lit);
             i += run;
         } else {
             let mut len = c >> 5;
             if len == 7 {
-                len += usize::from(
-                    *input.get(i).ok_or_else(|| format!("LZF back-reference length byte after byte {at}"))?,
-                );
+                len +=
+                    usize::from(*input.get(i).ok_or_else(|| {
+                        format!("LZF back-reference length byte after byte {at}")
+                    })?);
                 i += 1;
             }
-            let low = usize::from(*input.get(i).ok_or_else(|| format!("LZF back-reference offset byte after byte {at}"))?);
+            let low = usize::from(
+                *input
+                    .get(i)
+                    .ok_or_else(|| format!("LZF back-reference offset byte after byte {at}"))?,
+            );
             i += 1;
             let dist = ((c & 0x1f) << 8) + low + 1;
             let len = len + 2;
             if dist > out.len() {
-                return Err(format!("LZF back-reference at byte {at} points before the start of the output"));
+                return Err(format!(
+                    "LZF back-reference at byte {at} points before the start of the output"
+                ));
             }
             if out.len() + len > out_len {
-                return Err(format!("LZF output exceeds the declared length {out_len} at byte {at}"));
+                return Err(format!(
+                    "LZF output exceeds the declared length {out_len} at byte {at}"
+                ));
             }
             let start = out.len() - dist;
             for k in 0..len {
@@ -59,7 +70,10 @@ pub(crate) fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, String
         }
     }
     if out.len() != out_len {
-        return Err(format!("LZF data decompressed to {} bytes, expected {out_len}", out.len()));
+        return Err(format!(
+            "LZF data decompressed to {} bytes, expected {out_len}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -79,7 +93,8 @@ pub(crate) fn compress(input: &[u8]) -> Option<Vec<u8>> {
     // Position + 1 of the last occurrence of each 3-byte hash (0 = none).
     let mut table = vec![0usize; 1 << HASH_BITS];
     let hash = |p: usize| -> usize {
-        let v = (u32::from(input[p]) << 16) | (u32::from(input[p + 1]) << 8) | u32::from(input[p + 2]);
+        let v =
+            (u32::from(input[p]) << 16) | (u32::from(input[p + 1]) << 8) | u32::from(input[p + 2]);
         (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
     };
     let mut lit_start = 0;
@@ -139,7 +154,9 @@ mod tests {
             vec![b'a'; 1000],
             b"hello hello hello hello hello hello world".to_vec(),
             (0..5000u32).map(|i| (i % 7) as u8).collect(),
-            (0..20000u32).map(|i| ((i * i) % 13) as u8 + (i / 3000) as u8).collect(),
+            (0..20000u32)
+                .map(|i| ((i * i) % 13) as u8 + (i / 3000) as u8)
+                .collect(),
         ];
         for c in cases {
             let z = compress(&c).expect("compressible");

@@ -45,7 +45,11 @@ enum Len {
 
 impl<R: Read> Input<R> {
     pub(crate) fn new(r: R) -> Self {
-        Input { r, offset: 0, crc: 0 }
+        Input {
+            r,
+            offset: 0,
+            crc: 0,
+        }
     }
 
     pub(crate) fn offset(&self) -> u64 {
@@ -56,7 +60,12 @@ impl<R: Read> Input<R> {
         let mut done = 0;
         while done < buf.len() {
             match self.r.read(&mut buf[done..]) {
-                Ok(0) => return Err(RdbError::new(self.offset + done as u64, ErrorKind::UnexpectedEof(what))),
+                Ok(0) => {
+                    return Err(RdbError::new(
+                        self.offset + done as u64,
+                        ErrorKind::UnexpectedEof(what),
+                    ))
+                }
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(RdbError::new(self.offset + done as u64, ErrorKind::Io(e))),
@@ -79,7 +88,9 @@ impl<R: Read> Input<R> {
 
     /// Exactly `n` bytes, allocated as they arrive.
     fn bytes(&mut self, n: u64, what: &'static str) -> Result<Vec<u8>, RdbError> {
-        let n = usize::try_from(n).map_err(|_| RdbError::corrupt(self.offset, format!("{what} of {n} bytes is too long")))?;
+        let n = usize::try_from(n).map_err(|_| {
+            RdbError::corrupt(self.offset, format!("{what} of {n} bytes is too long"))
+        })?;
         let mut v = Vec::with_capacity(n.min(READ_CHUNK));
         while v.len() < n {
             let start = v.len();
@@ -100,7 +111,12 @@ impl<R: Read> Input<R> {
             _ => match b {
                 LEN_32BIT => Len::Len(u64::from(u32::from_be_bytes(self.array(what)?))),
                 LEN_64BIT => Len::Len(u64::from_be_bytes(self.array(what)?)),
-                _ => return Err(RdbError::corrupt(at, format!("{what}: invalid length prefix byte {b:#04x}"))),
+                _ => {
+                    return Err(RdbError::corrupt(
+                        at,
+                        format!("{what}: invalid length prefix byte {b:#04x}"),
+                    ))
+                }
             },
         })
     }
@@ -110,7 +126,10 @@ impl<R: Read> Input<R> {
         let at = self.offset;
         match self.len_or_enc(what)? {
             Len::Len(n) => Ok(n),
-            Len::Enc(e) => Err(RdbError::corrupt(at, format!("{what}: expected a length, found string encoding {e}"))),
+            Len::Enc(e) => Err(RdbError::corrupt(
+                at,
+                format!("{what}: expected a length, found string encoding {e}"),
+            )),
         }
     }
 
@@ -120,8 +139,12 @@ impl<R: Read> Input<R> {
         match self.len_or_enc(what)? {
             Len::Len(n) => self.bytes(n, what),
             Len::Enc(ENC_INT8) => Ok((self.array::<1>(what)?[0] as i8).to_string().into_bytes()),
-            Len::Enc(ENC_INT16) => Ok(i16::from_le_bytes(self.array(what)?).to_string().into_bytes()),
-            Len::Enc(ENC_INT32) => Ok(i32::from_le_bytes(self.array(what)?).to_string().into_bytes()),
+            Len::Enc(ENC_INT16) => Ok(i16::from_le_bytes(self.array(what)?)
+                .to_string()
+                .into_bytes()),
+            Len::Enc(ENC_INT32) => Ok(i32::from_le_bytes(self.array(what)?)
+                .to_string()
+                .into_bytes()),
             Len::Enc(ENC_LZF) => {
                 let clen = self.len(what)?;
                 let ulen = self.len(what)?;
@@ -134,11 +157,16 @@ impl<R: Read> Input<R> {
                     ));
                 }
                 let data = self.bytes(clen, what)?;
-                let len = usize::try_from(ulen)
-                    .map_err(|_| RdbError::corrupt(at, format!("{what}: LZF length {ulen} too large")))?;
-                lzf::decompress(&data, len).map_err(|e| RdbError::corrupt(at, format!("{what}: {e}")))
+                let len = usize::try_from(ulen).map_err(|_| {
+                    RdbError::corrupt(at, format!("{what}: LZF length {ulen} too large"))
+                })?;
+                lzf::decompress(&data, len)
+                    .map_err(|e| RdbError::corrupt(at, format!("{what}: {e}")))
             }
-            Len::Enc(e) => Err(RdbError::corrupt(at, format!("{what}: invalid string encoding {e}"))),
+            Len::Enc(e) => Err(RdbError::corrupt(
+                at,
+                format!("{what}: invalid string encoding {e}"),
+            )),
         }
     }
 
@@ -160,13 +188,17 @@ impl<R: Read> Input<R> {
             255 => Ok(f64::NEG_INFINITY),
             _ => {
                 let b = self.bytes(u64::from(n), what)?;
-                listpack::parse_f64(&b).ok_or_else(|| RdbError::corrupt(at, format!("{what}: not a number")))
+                listpack::parse_f64(&b)
+                    .ok_or_else(|| RdbError::corrupt(at, format!("{what}: not a number")))
             }
         }
     }
 
     fn stream_id(&mut self, what: &'static str) -> Result<StreamId, RdbError> {
-        Ok(StreamId { ms: self.len(what)?, seq: self.len(what)? })
+        Ok(StreamId {
+            ms: self.len(what)?,
+            seq: self.len(what)?,
+        })
     }
 
     fn raw_stream_id(&mut self, what: &'static str) -> Result<StreamId, RdbError> {
@@ -183,14 +215,22 @@ impl<R: Read> Input<R> {
                 for _ in 0..n {
                     v.push(self.string("collection element")?);
                 }
-                Ok(if ty == types::LIST { Value::List(v) } else { Value::Set(v) })
+                Ok(if ty == types::LIST {
+                    Value::List(v)
+                } else {
+                    Value::Set(v)
+                })
             }
             types::ZSET | types::ZSET_2 => {
                 let n = self.len("zset length")?;
                 let mut v = Vec::with_capacity(cap(n));
                 for _ in 0..n {
                     let m = self.string("zset member")?;
-                    let s = if ty == types::ZSET { self.text_double("zset score")? } else { self.f64_le("zset score")? };
+                    let s = if ty == types::ZSET {
+                        self.text_double("zset score")?
+                    } else {
+                        self.f64_le("zset score")?
+                    };
                     v.push((m, s));
                 }
                 Ok(Value::ZSet(v))
@@ -206,12 +246,19 @@ impl<R: Read> Input<R> {
             }
             types::MODULE | types::MODULE_2 => Err(RdbError::new(
                 type_at,
-                ErrorKind::Module(format!("module value (type {ty}); no modules are supported")),
+                ErrorKind::Module(format!(
+                    "module value (type {ty}); no modules are supported"
+                )),
             )),
             types::HASH_ZIPMAP => {
                 let (at, blob) = self.blob("hash zipmap")?;
                 let pairs = zipmap::parse(&blob).map_err(|e| RdbError::corrupt(at, e))?;
-                Ok(Value::Hash(pairs.into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()))
+                Ok(Value::Hash(
+                    pairs
+                        .into_iter()
+                        .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                        .collect(),
+                ))
             }
             types::LIST_ZIPLIST => {
                 let (at, blob) = self.blob("list ziplist")?;
@@ -221,7 +268,11 @@ impl<R: Read> Input<R> {
             types::SET_INTSET => {
                 let (at, blob) = self.blob("set intset")?;
                 let ints = intset::parse(&blob).map_err(|e| RdbError::corrupt(at, e))?;
-                Ok(Value::Set(ints.into_iter().map(|i| i.to_string().into_bytes()).collect()))
+                Ok(Value::Set(
+                    ints.into_iter()
+                        .map(|i| i.to_string().into_bytes())
+                        .collect(),
+                ))
             }
             types::SET_LISTPACK => {
                 let (at, blob) = self.blob("set listpack")?;
@@ -230,21 +281,33 @@ impl<R: Read> Input<R> {
             }
             types::ZSET_ZIPLIST | types::ZSET_LISTPACK => {
                 let (at, elems) = self.packed(ty == types::ZSET_LISTPACK, "zset")?;
-                let pairs = pairs(&elems).ok_or_else(|| RdbError::corrupt(at, "zset blob: expected an even element count"))?;
+                let pairs = pairs(&elems).ok_or_else(|| {
+                    RdbError::corrupt(at, "zset blob: expected an even element count")
+                })?;
                 let mut v = Vec::with_capacity(pairs.len());
                 for (m, s) in pairs {
-                    let score =
-                        s.as_f64().ok_or_else(|| RdbError::corrupt(at, "zset blob: expected a numeric score"))?;
+                    let score = s.as_f64().ok_or_else(|| {
+                        RdbError::corrupt(at, "zset blob: expected a numeric score")
+                    })?;
                     v.push((m.to_bytes(), score));
                 }
                 Ok(Value::ZSet(v))
             }
             types::HASH_ZIPLIST | types::HASH_LISTPACK => {
                 let (at, elems) = self.packed(ty == types::HASH_LISTPACK, "hash")?;
-                let pairs = pairs(&elems).ok_or_else(|| RdbError::corrupt(at, "hash blob: expected an even element count"))?;
-                Ok(Value::Hash(pairs.into_iter().map(|(f, v)| (f.to_bytes(), v.to_bytes())).collect()))
+                let pairs = pairs(&elems).ok_or_else(|| {
+                    RdbError::corrupt(at, "hash blob: expected an even element count")
+                })?;
+                Ok(Value::Hash(
+                    pairs
+                        .into_iter()
+                        .map(|(f, v)| (f.to_bytes(), v.to_bytes()))
+                        .collect(),
+                ))
             }
-            types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => self.quicklist(ty == types::LIST_QUICKLIST_2),
+            types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => {
+                self.quicklist(ty == types::LIST_QUICKLIST_2)
+            }
             types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
                 let version = match ty {
                     types::STREAM_LISTPACKS => 1,
@@ -264,9 +327,21 @@ impl<R: Read> Input<R> {
     }
 
     /// Read a listpack or ziplist blob and decode it into owned elements.
-    fn packed(&mut self, is_listpack: bool, what: &'static str) -> Result<(u64, Vec<OwnedElem>), RdbError> {
-        let (at, blob) = self.blob(if is_listpack { "listpack blob" } else { "ziplist blob" })?;
-        let parsed = if is_listpack { listpack::parse(&blob) } else { ziplist::parse(&blob) };
+    fn packed(
+        &mut self,
+        is_listpack: bool,
+        what: &'static str,
+    ) -> Result<(u64, Vec<OwnedElem>), RdbError> {
+        let (at, blob) = self.blob(if is_listpack {
+            "listpack blob"
+        } else {
+            "ziplist blob"
+        })?;
+        let parsed = if is_listpack {
+            listpack::parse(&blob)
+        } else {
+            ziplist::parse(&blob)
+        };
         let elems = parsed.map_err(|e| RdbError::corrupt(at, format!("{what}: {e}")))?;
         Ok((at, elems.into_iter().map(OwnedElem::from).collect()))
     }
@@ -279,7 +354,10 @@ impl<R: Read> Input<R> {
                 let at = self.offset;
                 let c = self.len("quicklist node container")?;
                 if c != QUICKLIST_NODE_PLAIN && c != QUICKLIST_NODE_PACKED {
-                    return Err(RdbError::corrupt(at, format!("quicklist node container 1 or 2, found {c}")));
+                    return Err(RdbError::corrupt(
+                        at,
+                        format!("quicklist node container 1 or 2, found {c}"),
+                    ));
                 }
                 c
             } else {
@@ -290,8 +368,13 @@ impl<R: Read> Input<R> {
                 items.push(blob);
                 continue;
             }
-            let parsed = if v2 { listpack::parse(&blob) } else { ziplist::parse(&blob) };
-            let elems = parsed.map_err(|e| RdbError::corrupt(at, format!("quicklist node: {e}")))?;
+            let parsed = if v2 {
+                listpack::parse(&blob)
+            } else {
+                ziplist::parse(&blob)
+            };
+            let elems =
+                parsed.map_err(|e| RdbError::corrupt(at, format!("quicklist node: {e}")))?;
             items.extend(elems.into_iter().map(Elem::to_bytes));
         }
         Ok(Value::List(items))
@@ -304,9 +387,12 @@ impl<R: Read> Input<R> {
         let mut last_master: Option<StreamId> = None;
         for _ in 0..nodes {
             let (at, key) = self.blob("stream node key")?;
-            let key: [u8; 16] = key
-                .try_into()
-                .map_err(|k: Vec<u8>| RdbError::corrupt(at, format!("stream node key of 16 bytes, found {}", k.len())))?;
+            let key: [u8; 16] = key.try_into().map_err(|k: Vec<u8>| {
+                RdbError::corrupt(
+                    at,
+                    format!("stream node key of 16 bytes, found {}", k.len()),
+                )
+            })?;
             let master = StreamId::from_be_bytes(key);
             if last_master.is_some_and(|m| m >= master) {
                 return Err(RdbError::corrupt(at, "stream node keys in ascending order"));
@@ -318,7 +404,10 @@ impl<R: Read> Input<R> {
         let at = self.offset;
         let length = self.len("stream length")?;
         if length > 0 && nodes == 0 {
-            return Err(RdbError::corrupt(at, format!("stream of length {length} has no nodes")));
+            return Err(RdbError::corrupt(
+                at,
+                format!("stream of length {length} has no nodes"),
+            ));
         }
         let last_id = self.stream_id("stream last ID")?;
         let (first_id, max_deleted_id, entries_added) = if version >= 2 {
@@ -328,7 +417,11 @@ impl<R: Read> Input<R> {
                 self.len("stream entries added")?,
             )
         } else {
-            (entries.first().map(|e| e.id).unwrap_or_default(), StreamId::default(), length)
+            (
+                entries.first().map(|e| e.id).unwrap_or_default(),
+                StreamId::default(),
+                length,
+            )
         };
         let ngroups = self.len("stream consumer group count")?;
         let mut groups = Vec::with_capacity(cap(ngroups));
@@ -346,7 +439,11 @@ impl<R: Read> Input<R> {
                 let id = self.raw_stream_id("group PEL entry ID")?;
                 let delivery_time_ms = self.i64_le("PEL delivery time")?;
                 let delivery_count = self.len("PEL delivery count")?;
-                pel.push(PendingEntry { id, delivery_time_ms, delivery_count });
+                pel.push(PendingEntry {
+                    id,
+                    delivery_time_ms,
+                    delivery_count,
+                });
             }
             let pel_ids: std::collections::HashSet<StreamId> = pel.iter().map(|p| p.id).collect();
             let ncons = self.len("consumer count")?;
@@ -354,22 +451,48 @@ impl<R: Read> Input<R> {
             for _ in 0..ncons {
                 let name = self.string("consumer name")?;
                 let seen_time_ms = self.i64_le("consumer seen time")?;
-                let active_time_ms = if version >= 3 { Some(self.i64_le("consumer active time")?) } else { None };
+                let active_time_ms = if version >= 3 {
+                    Some(self.i64_le("consumer active time")?)
+                } else {
+                    None
+                };
                 let n = self.len("consumer PEL size")?;
                 let mut pending = Vec::with_capacity(cap(n));
                 for _ in 0..n {
                     let at = self.offset;
                     let id = self.raw_stream_id("consumer PEL entry ID")?;
                     if !pel_ids.contains(&id) {
-                        return Err(RdbError::corrupt(at, "consumer PEL ID that is present in the group PEL (not found)"));
+                        return Err(RdbError::corrupt(
+                            at,
+                            "consumer PEL ID that is present in the group PEL (not found)",
+                        ));
                     }
                     pending.push(id);
                 }
-                consumers.push(Consumer { name, seen_time_ms, active_time_ms, pending });
+                consumers.push(Consumer {
+                    name,
+                    seen_time_ms,
+                    active_time_ms,
+                    pending,
+                });
             }
-            groups.push(ConsumerGroup { name, last_id, entries_read, pel, consumers });
+            groups.push(ConsumerGroup {
+                name,
+                last_id,
+                entries_read,
+                pel,
+                consumers,
+            });
         }
-        Ok(Stream { entries, length, last_id, first_id, max_deleted_id, entries_added, groups })
+        Ok(Stream {
+            entries,
+            length,
+            last_id,
+            first_id,
+            max_deleted_id,
+            entries_added,
+            groups,
+        })
     }
 }
 
@@ -405,7 +528,7 @@ impl OwnedElem {
 }
 
 fn pairs(elems: &[OwnedElem]) -> Option<Vec<(&OwnedElem, &OwnedElem)>> {
-    if elems.len() % 2 != 0 {
+    if elems.len() & 1 == 1 {
         return None;
     }
     Some(elems.chunks_exact(2).map(|c| (&c[0], &c[1])).collect())
@@ -442,11 +565,18 @@ impl<R: Read> Reader<R> {
         if &magic[..5] != b"REDIS" || !magic[5..].iter().all(u8::is_ascii_digit) {
             return Err(RdbError::new(0, ErrorKind::BadMagic));
         }
-        let version = magic[5..].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        let version = magic[5..]
+            .iter()
+            .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
         if version == 0 || version > RDB_VERSION {
             return Err(RdbError::new(5, ErrorKind::UnsupportedVersion(version)));
         }
-        Ok(Reader { input, version, done: false, last_type: None })
+        Ok(Reader {
+            input,
+            version,
+            done: false,
+            last_type: None,
+        })
     }
 
     /// The RDB version from the header.
@@ -482,9 +612,13 @@ impl<R: Read> Reader<R> {
                 opcodes::EOF => {
                     if self.version >= 5 {
                         let computed = self.input.crc;
-                        let stored = u64::from_le_bytes(self.input.array("the 8-byte CRC-64 trailer")?);
+                        let stored =
+                            u64::from_le_bytes(self.input.array("the 8-byte CRC-64 trailer")?);
                         if stored != 0 && stored != computed {
-                            return Err(RdbError::new(at + 1, ErrorKind::ChecksumMismatch { stored, computed }));
+                            return Err(RdbError::new(
+                                at + 1,
+                                ErrorKind::ChecksumMismatch { stored, computed },
+                            ));
                         }
                     }
                     self.done = true;
@@ -494,14 +628,21 @@ impl<R: Read> Reader<R> {
                 opcodes::RESIZEDB => {
                     let db_size = self.input.len("RESIZEDB database size")?;
                     let expires_size = self.input.len("RESIZEDB expires size")?;
-                    return Ok(Item::ResizeDb { db_size, expires_size });
+                    return Ok(Item::ResizeDb {
+                        db_size,
+                        expires_size,
+                    });
                 }
                 opcodes::AUX => {
                     let key = self.input.string("AUX field name")?;
                     let value = self.input.string("AUX field value")?;
                     return Ok(Item::Aux { key, value });
                 }
-                opcodes::FUNCTION2 => return Ok(Item::Function(self.input.string("function library source")?)),
+                opcodes::FUNCTION2 => {
+                    return Ok(Item::Function(
+                        self.input.string("function library source")?,
+                    ))
+                }
                 opcodes::FUNCTION_PRE_GA => {
                     // 7.0-rc form: name, engine, has-description flag, [description], code.
                     let name = self.input.string("function name")?;
@@ -521,12 +662,17 @@ impl<R: Read> Reader<R> {
                 opcodes::MODULE_AUX => {
                     return Err(RdbError::new(
                         at,
-                        ErrorKind::Module("MODULE_AUX data (opcode 247); no modules are supported".into()),
+                        ErrorKind::Module(
+                            "MODULE_AUX data (opcode 247); no modules are supported".into(),
+                        ),
                     ))
                 }
-                opcodes::EXPIRETIME_MS => expire_ms = Some(self.input.i64_le("8-byte expire time in ms")?),
+                opcodes::EXPIRETIME_MS => {
+                    expire_ms = Some(self.input.i64_le("8-byte expire time in ms")?)
+                }
                 opcodes::EXPIRETIME => {
-                    let secs = i32::from_le_bytes(self.input.array("4-byte expire time in seconds")?);
+                    let secs =
+                        i32::from_le_bytes(self.input.array("4-byte expire time in seconds")?);
                     expire_ms = Some(i64::from(secs) * 1000);
                 }
                 opcodes::IDLE => idle = Some(self.input.len("LRU idle time")?),
@@ -538,7 +684,13 @@ impl<R: Read> Reader<R> {
                     let key = self.input.string("key")?;
                     let value = self.input.read_object(ty, at)?;
                     self.last_type = Some(ty);
-                    return Ok(Item::Entry(Entry { key, value, expire_ms, idle, freq }));
+                    return Ok(Item::Entry(Entry {
+                        key,
+                        value,
+                        expire_ms,
+                        idle,
+                        freq,
+                    }));
                 }
             }
         }
@@ -562,5 +714,273 @@ pub fn read_all(data: &[u8]) -> Result<Vec<Item>, RdbError> {
         if end {
             return Ok(items);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Legacy encodings Redis 7.0 no longer writes, built by hand.
+    use super::*;
+    use crate::listpack::Builder;
+    use crate::ziplist::tests::build as ziplist;
+
+    /// RDB string with a length prefix < 64 bytes or a 32-bit length.
+    fn st(out: &mut Vec<u8>, s: &[u8]) {
+        if s.len() < 64 {
+            out.push(s.len() as u8);
+        } else {
+            out.push(0x80);
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        }
+        out.extend_from_slice(s);
+    }
+
+    fn file(version: u32, body: &[u8]) -> Vec<u8> {
+        let mut f = format!("REDIS{version:04}").into_bytes();
+        f.extend_from_slice(body);
+        f.push(0xff);
+        if version >= 5 {
+            let crc = crc64(0, &f);
+            f.extend_from_slice(&crc.to_le_bytes());
+        }
+        f
+    }
+
+    fn only_entry(f: &[u8]) -> Entry {
+        let items = read_all(f).unwrap();
+        let mut entries = items.into_iter().filter_map(|i| {
+            if let Item::Entry(e) = i {
+                Some(e)
+            } else {
+                None
+            }
+        });
+        let e = entries.next().expect("one entry");
+        assert!(entries.next().is_none());
+        e
+    }
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn plain_list_and_text_zset_in_version_4_without_crc() {
+        let mut body = vec![0xfd];
+        body.extend_from_slice(&1_700_000_000i32.to_le_bytes());
+        body.push(types::LIST);
+        st(&mut body, b"l");
+        body.push(2);
+        st(&mut body, b"a");
+        body.extend_from_slice(&[0xc0, 0xfb]); // INT8 -5
+        let f = file(4, &body);
+        let e = only_entry(&f);
+        assert_eq!(e.value, Value::List(vec![v("a"), v("-5")]));
+        assert_eq!(e.expire_ms, Some(1_700_000_000_000));
+
+        let mut body = vec![types::ZSET];
+        st(&mut body, b"z");
+        body.push(4);
+        for (m, score) in [
+            (&b"a"[..], &b"1.5"[..]),
+            (b"b", b"\xfe"),
+            (b"c", b"\xff"),
+            (b"d", b"\xfd"),
+        ] {
+            st(&mut body, m);
+            if score.len() == 1 && score[0] >= 253 {
+                body.push(score[0]);
+            } else {
+                body.push(score.len() as u8);
+                body.extend_from_slice(score);
+            }
+        }
+        let Value::ZSet(z) = only_entry(&file(3, &body)).value else {
+            panic!()
+        };
+        assert_eq!(z[0], (v("a"), 1.5));
+        assert_eq!(z[1], (v("b"), f64::INFINITY));
+        assert_eq!(z[2], (v("c"), f64::NEG_INFINITY));
+        assert!(z[3].1.is_nan());
+    }
+
+    #[test]
+    fn zipmap_and_ziplists() {
+        let mut body = vec![types::HASH_ZIPMAP];
+        st(&mut body, b"h");
+        st(&mut body, b"\x01\x03foo\x03\x01barX\xff");
+        assert_eq!(
+            only_entry(&file(3, &body)).value,
+            Value::Hash(vec![(v("foo"), v("bar"))])
+        );
+
+        let zl = ziplist(&[Elem::Str(b"x"), Elem::Int(7), Elem::Int(-300)]);
+        let mut body = vec![types::LIST_ZIPLIST];
+        st(&mut body, b"l");
+        st(&mut body, &zl);
+        assert_eq!(
+            only_entry(&file(6, &body)).value,
+            Value::List(vec![v("x"), v("7"), v("-300")])
+        );
+
+        let zl = ziplist(&[
+            Elem::Str(b"m"),
+            Elem::Str(b"2.5"),
+            Elem::Str(b"n"),
+            Elem::Int(3),
+        ]);
+        let mut body = vec![types::ZSET_ZIPLIST];
+        st(&mut body, b"z");
+        st(&mut body, &zl);
+        assert_eq!(
+            only_entry(&file(9, &body)).value,
+            Value::ZSet(vec![(v("m"), 2.5), (v("n"), 3.0)])
+        );
+
+        let zl = ziplist(&[
+            Elem::Str(b"f"),
+            Elem::Int(1),
+            Elem::Str(b"g"),
+            Elem::Str(b"h"),
+        ]);
+        let mut body = vec![types::HASH_ZIPLIST];
+        st(&mut body, b"h");
+        st(&mut body, &zl);
+        assert_eq!(
+            only_entry(&file(9, &body)).value,
+            Value::Hash(vec![(v("f"), v("1")), (v("g"), v("h"))])
+        );
+        // Odd element count is refused.
+        let zl = ziplist(&[Elem::Str(b"f")]);
+        let mut body = vec![types::HASH_ZIPLIST];
+        st(&mut body, b"h");
+        st(&mut body, &zl);
+        assert!(read_all(&file(9, &body)).is_err());
+
+        let mut body = vec![types::LIST_QUICKLIST];
+        st(&mut body, b"q");
+        body.push(2);
+        st(&mut body, &ziplist(&[Elem::Str(b"a"), Elem::Str(b"b")]));
+        st(&mut body, &ziplist(&[Elem::Int(1)]));
+        assert_eq!(
+            only_entry(&file(8, &body)).value,
+            Value::List(vec![v("a"), v("b"), v("1")])
+        );
+    }
+
+    #[test]
+    fn set_listpack_quicklist2_plain_and_function_pre_ga() {
+        let mut lp = Builder::new();
+        lp.push(b"a");
+        lp.push(b"12");
+        let mut body = vec![types::SET_LISTPACK];
+        st(&mut body, b"s");
+        st(&mut body, &lp.finish());
+        assert_eq!(
+            only_entry(&file(10, &body)).value,
+            Value::Set(vec![v("a"), v("12")])
+        );
+
+        let mut lp = Builder::new();
+        lp.push(b"x");
+        let mut body = vec![types::LIST_QUICKLIST_2];
+        st(&mut body, b"l");
+        body.push(2);
+        body.push(QUICKLIST_NODE_PLAIN as u8);
+        st(&mut body, &[b'p'; 100]);
+        body.push(QUICKLIST_NODE_PACKED as u8);
+        st(&mut body, &lp.finish());
+        assert_eq!(
+            only_entry(&file(10, &body)).value,
+            Value::List(vec![vec![b'p'; 100], v("x")])
+        );
+        body[4] = 3; // container 3 is invalid
+        let err = read_all(&file(10, &body)).unwrap_err();
+        assert!(err.to_string().contains("container"), "{err}");
+
+        let mut body = vec![opcodes::FUNCTION_PRE_GA];
+        st(&mut body, b"lib");
+        st(&mut body, b"LUA");
+        body.push(1);
+        st(&mut body, b"desc");
+        st(&mut body, b"return 1");
+        let items = read_all(&file(10, &body)).unwrap();
+        assert_eq!(items[0], Item::Function(v("#!LUA name=lib\nreturn 1")));
+    }
+
+    /// A type-15 stream (v1 metadata) and a type-21 one (v3 consumers) built from the
+    /// node encoder.
+    #[test]
+    fn stream_v1_and_v3() {
+        let entries = vec![
+            StreamEntry {
+                id: StreamId::new(10, 1),
+                fields: vec![(v("a"), v("1"))],
+            },
+            StreamEntry {
+                id: StreamId::new(12, 0),
+                fields: vec![(v("b"), v("x"))],
+            },
+        ];
+        let nodes = stream::encode_nodes(&entries);
+        let mut body = vec![types::STREAM_LISTPACKS];
+        st(&mut body, b"s");
+        body.push(nodes.len() as u8);
+        for (id, lp) in &nodes {
+            st(&mut body, &id.to_be_bytes());
+            st(&mut body, lp);
+        }
+        body.extend_from_slice(&[2, 12, 0]); // length, last id
+        body.extend_from_slice(&[1]); // one group
+        st(&mut body, b"g");
+        body.extend_from_slice(&[12, 0, 1]); // last id, PEL size
+        body.extend_from_slice(&StreamId::new(10, 1).to_be_bytes());
+        body.extend_from_slice(&5i64.to_le_bytes());
+        body.push(1);
+        body.push(1);
+        st(&mut body, b"c");
+        body.extend_from_slice(&6i64.to_le_bytes());
+        body.push(1);
+        body.extend_from_slice(&StreamId::new(10, 1).to_be_bytes());
+        let Value::Stream(s) = only_entry(&file(9, &body)).value else {
+            panic!()
+        };
+        assert_eq!(s.entries, entries);
+        assert_eq!(
+            (s.length, s.entries_added, s.first_id),
+            (2, 2, StreamId::new(10, 1))
+        );
+        assert_eq!(s.groups[0].entries_read, None);
+        assert_eq!(s.groups[0].consumers[0].pending, vec![StreamId::new(10, 1)]);
+        assert_eq!(s.groups[0].consumers[0].active_time_ms, None);
+
+        // Consumer PEL naming an ID absent from the group PEL.
+        let mut bad = body.clone();
+        let n = bad.len();
+        bad[n - 1] = 9;
+        assert!(read_all(&file(9, &bad)).is_err());
+
+        // Type 21: v2 metadata plus consumer active time.
+        let mut body3 = vec![types::STREAM_LISTPACKS_3];
+        st(&mut body3, b"s");
+        body3.push(nodes.len() as u8);
+        for (id, lp) in &nodes {
+            st(&mut body3, &id.to_be_bytes());
+            st(&mut body3, lp);
+        }
+        body3.extend_from_slice(&[2, 12, 0, 10, 1, 0, 0, 3]); // length, last, first, max deleted, added
+        body3.push(1);
+        st(&mut body3, b"g");
+        body3.extend_from_slice(&[12, 0, 2, 0, 1]); // last id, entries read, PEL size 0, 1 consumer
+        st(&mut body3, b"c");
+        body3.extend_from_slice(&6i64.to_le_bytes());
+        body3.extend_from_slice(&7i64.to_le_bytes());
+        body3.push(0);
+        let Value::Stream(s) = only_entry(&file(10, &body3)).value else {
+            panic!()
+        };
+        assert_eq!(s.entries_added, 3);
+        assert_eq!(s.groups[0].entries_read, Some(2));
+        assert_eq!(s.groups[0].consumers[0].active_time_ms, Some(7));
     }
 }

@@ -47,7 +47,10 @@ impl StreamId {
         let mut seq = [0u8; 8];
         ms.copy_from_slice(&b[..8]);
         seq.copy_from_slice(&b[8..]);
-        StreamId { ms: u64::from_be_bytes(ms), seq: u64::from_be_bytes(seq) }
+        StreamId {
+            ms: u64::from_be_bytes(ms),
+            seq: u64::from_be_bytes(seq),
+        }
     }
 }
 
@@ -129,11 +132,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn next(&mut self, what: &str) -> Result<Elem<'a>, String> {
-        let e = self
-            .elems
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| format!("stream node ends at element {}: expected {what}", self.pos))?;
+        let e =
+            self.elems.get(self.pos).copied().ok_or_else(|| {
+                format!("stream node ends at element {}: expected {what}", self.pos)
+            })?;
         self.pos += 1;
         Ok(e)
     }
@@ -153,12 +155,18 @@ impl<'a> Cursor<'a> {
         usize::try_from(v)
             .ok()
             .filter(|&n| n <= left)
-            .ok_or_else(|| format!("stream node element {at}: {what} {v} out of range ({left} elements left)"))
+            .ok_or_else(|| {
+                format!("stream node element {at}: {what} {v} out of range ({left} elements left)")
+            })
     }
 }
 
 /// Decode one node listpack whose master ID is `master`, appending its live entries.
-pub(crate) fn decode_node(master: StreamId, blob: &[u8], out: &mut Vec<StreamEntry>) -> Result<(), String> {
+pub(crate) fn decode_node(
+    master: StreamId,
+    blob: &[u8],
+    out: &mut Vec<StreamEntry>,
+) -> Result<(), String> {
     let elems = listpack::parse(blob)?;
     if elems.is_empty() {
         return Err("empty listpack inside a stream node".into());
@@ -177,7 +185,9 @@ pub(crate) fn decode_node(master: StreamId, blob: &[u8], out: &mut Vec<StreamEnt
     if c.int("master entry terminator 0")? != 0 {
         return Err("stream node master entry does not end with 0".into());
     }
-    let total = live.checked_add(deleted).ok_or("stream node entry count overflows")?;
+    let total = live
+        .checked_add(deleted)
+        .ok_or("stream node entry count overflows")?;
     let mut seen_live = 0i64;
     for _ in 0..total {
         let flags = c.int("entry flags")?;
@@ -188,13 +198,12 @@ pub(crate) fn decode_node(master: StreamId, blob: &[u8], out: &mut Vec<StreamEnt
             seq: master.seq.wrapping_add(seq_delta as u64),
         };
         let mut fields = Vec::new();
-        let expect_lp_count;
-        if flags & FLAG_SAMEFIELDS != 0 {
+        let expect_lp_count = if flags & FLAG_SAMEFIELDS != 0 {
             fields.reserve(nfields);
             for f in &master_fields {
                 fields.push((f.clone(), c.next("entry value")?.to_bytes()));
             }
-            expect_lp_count = 3 + nfields;
+            3 + nfields
         } else {
             let n = c.count("entry field count")?;
             fields.reserve(n);
@@ -203,12 +212,14 @@ pub(crate) fn decode_node(master: StreamId, blob: &[u8], out: &mut Vec<StreamEnt
                 let v = c.next("entry value")?.to_bytes();
                 fields.push((f, v));
             }
-            expect_lp_count = 3 + 2 * n + 1;
-        }
+            3 + 2 * n + 1
+        };
         let at = c.pos;
         let lp_count = c.int("entry lp-count")?;
         if usize::try_from(lp_count).ok() != Some(expect_lp_count) {
-            return Err(format!("stream node element {at}: lp-count {lp_count}, expected {expect_lp_count}"));
+            return Err(format!(
+                "stream node element {at}: lp-count {lp_count}, expected {expect_lp_count}"
+            ));
         }
         if flags & FLAG_DELETED == 0 {
             if let Some(prev) = out.last() {
@@ -221,10 +232,15 @@ pub(crate) fn decode_node(master: StreamId, blob: &[u8], out: &mut Vec<StreamEnt
         }
     }
     if seen_live != live {
-        return Err(format!("stream node master entry says {live} live entries, found {seen_live}"));
+        return Err(format!(
+            "stream node master entry says {live} live entries, found {seen_live}"
+        ));
     }
     if c.pos != c.elems.len() {
-        return Err(format!("stream node has {} trailing elements", c.elems.len() - c.pos));
+        return Err(format!(
+            "stream node has {} trailing elements",
+            c.elems.len() - c.pos
+        ));
     }
     Ok(())
 }
@@ -244,8 +260,16 @@ pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> 
         // Decide how many entries go in this node, estimating their encoded size.
         let mut end = start;
         let mut bytes = 16 + master_fields.iter().map(|f| f.len() + 3).sum::<usize>();
-        while end < entries.len() && end - start < NODE_MAX_ENTRIES && (end == start || bytes < NODE_MAX_BYTES) {
-            bytes += 12 + entries[end].fields.iter().map(|(f, v)| f.len() + v.len() + 6).sum::<usize>();
+        while end < entries.len()
+            && end - start < NODE_MAX_ENTRIES
+            && (end == start || bytes < NODE_MAX_BYTES)
+        {
+            bytes += 12
+                + entries[end]
+                    .fields
+                    .iter()
+                    .map(|(f, v)| f.len() + v.len() + 6)
+                    .sum::<usize>();
             end += 1;
         }
         let mut lp = listpack::Builder::new();
@@ -258,7 +282,10 @@ pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> 
         lp.push_int(0);
         for e in &entries[start..end] {
             let same = e.fields.len() == master_fields.len()
-                && e.fields.iter().zip(&master_fields).all(|((f, _), m)| f.as_slice() == *m);
+                && e.fields
+                    .iter()
+                    .zip(&master_fields)
+                    .all(|((f, _), m)| f.as_slice() == *m);
             lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
             lp.push_int(e.id.ms.wrapping_sub(master.id.ms) as i64);
             lp.push_int(e.id.seq.wrapping_sub(master.id.seq) as i64);
@@ -291,14 +318,20 @@ mod tests {
     fn nodes_roundtrip() {
         let mut entries = Vec::new();
         for i in 0..250u64 {
-            let mut fields = vec![(b"name".to_vec(), format!("v{i}").into_bytes()), (b"n".to_vec(), i.to_string().into_bytes())];
+            let mut fields = vec![
+                (b"name".to_vec(), format!("v{i}").into_bytes()),
+                (b"n".to_vec(), i.to_string().into_bytes()),
+            ];
             if i % 7 == 0 {
                 fields.push((b"extra".to_vec(), vec![b'x'; (i as usize) * 3]));
             }
             if i % 11 == 0 {
                 fields.reverse();
             }
-            entries.push(StreamEntry { id: StreamId::new(1_700_000_000_000 + i / 3, i % 3), fields });
+            entries.push(StreamEntry {
+                id: StreamId::new(1_700_000_000_000 + i / 3, i % 3),
+                fields,
+            });
         }
         let nodes = encode_nodes(&entries);
         assert!(nodes.len() >= 3);

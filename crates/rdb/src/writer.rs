@@ -40,7 +40,10 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { compress: true, checksum: true }
+        WriteOptions {
+            compress: true,
+            checksum: true,
+        }
     }
 }
 
@@ -61,7 +64,13 @@ fn invalid(msg: String) -> io::Error {
 
 impl<W: Write> Enc<W> {
     pub(crate) fn new(w: W, compress: bool) -> Self {
-        Enc { w, crc: 0, written: 0, compress, refuse_nan: true }
+        Enc {
+            w,
+            crc: 0,
+            written: 0,
+            compress,
+            refuse_nan: true,
+        }
     }
 
     pub(crate) fn allow_nan(mut self) -> Self {
@@ -129,7 +138,12 @@ impl<W: Write> Enc<W> {
         self.len(id.seq)
     }
 
-    fn strings<'a>(&mut self, what: &str, len: usize, items: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+    fn strings<'a>(
+        &mut self,
+        what: &str,
+        len: usize,
+        items: impl IntoIterator<Item = &'a [u8]>,
+    ) -> io::Result<()> {
         self.len(len as u64)?;
         let mut n = 0usize;
         for it in items {
@@ -142,7 +156,11 @@ impl<W: Write> Enc<W> {
         check_count(what, len, n)
     }
 
-    fn pairs<'a>(&mut self, len: usize, items: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> io::Result<()> {
+    fn pairs<'a>(
+        &mut self,
+        len: usize,
+        items: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> io::Result<()> {
         self.len(len as u64)?;
         let mut n = 0usize;
         for (f, v) in items {
@@ -156,7 +174,11 @@ impl<W: Write> Enc<W> {
         check_count("hash", len, n)
     }
 
-    fn zset<'a>(&mut self, len: usize, items: impl IntoIterator<Item = (&'a [u8], f64)>) -> io::Result<()> {
+    fn zset<'a>(
+        &mut self,
+        len: usize,
+        items: impl IntoIterator<Item = (&'a [u8], f64)>,
+    ) -> io::Result<()> {
         self.len(len as u64)?;
         let mut n = 0usize;
         for (m, score) in items {
@@ -165,7 +187,9 @@ impl<W: Write> Enc<W> {
                 break;
             }
             if score.is_nan() && self.refuse_nan {
-                return Err(invalid("zset score is NaN (Redis refuses to load it)".into()));
+                return Err(invalid(
+                    "zset score is NaN (Redis refuses to load it)".into(),
+                ));
             }
             self.string(m)?;
             self.raw(&score.to_le_bytes())?;
@@ -221,7 +245,9 @@ impl<W: Write> Enc<W> {
             Value::String(s) => self.string(s),
             Value::List(l) => self.strings("list", l.len(), l.iter().map(Vec::as_slice)),
             Value::Set(l) => self.strings("set", l.len(), l.iter().map(Vec::as_slice)),
-            Value::Hash(h) => self.pairs(h.len(), h.iter().map(|(f, v)| (f.as_slice(), v.as_slice()))),
+            Value::Hash(h) => {
+                self.pairs(h.len(), h.iter().map(|(f, v)| (f.as_slice(), v.as_slice())))
+            }
             Value::ZSet(z) => self.zset(z.len(), z.iter().map(|(m, s)| (m.as_slice(), *s))),
             Value::Stream(s) => self.stream(s),
         }
@@ -234,7 +260,14 @@ impl<W: Write> Enc<W> {
 
 fn check_count(what: &str, len: usize, n: usize) -> io::Result<()> {
     if n != len {
-        return Err(invalid(format!("{what} declared {len} items but the iterator yielded {}", if n > len { "more".to_string() } else { n.to_string() })));
+        return Err(invalid(format!(
+            "{what} declared {len} items but the iterator yielded {}",
+            if n > len {
+                "more".to_string()
+            } else {
+                n.to_string()
+            }
+        )));
     }
     Ok(())
 }
@@ -319,7 +352,12 @@ impl<W: Write> Writer<W> {
     /// The start of a key: `[EXPIRETIME_MS ms] type key`. The value body must follow;
     /// the `write_*` methods call this for you, so it is only needed to emit a type
     /// this writer has no method for.
-    pub fn entry_header(&mut self, key: &[u8], expire_ms: Option<i64>, rdb_type: u8) -> io::Result<()> {
+    pub fn entry_header(
+        &mut self,
+        key: &[u8],
+        expire_ms: Option<i64>,
+        rdb_type: u8,
+    ) -> io::Result<()> {
         if let Some(ms) = expire_ms {
             self.enc.raw(&[opcodes::EXPIRETIME_MS])?;
             self.enc.raw(&ms.to_le_bytes())?;
@@ -329,13 +367,24 @@ impl<W: Write> Writer<W> {
     }
 
     /// A string key.
-    pub fn write_string(&mut self, key: &[u8], value: &[u8], expire_ms: Option<i64>) -> io::Result<()> {
+    pub fn write_string(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+    ) -> io::Result<()> {
         self.entry_header(key, expire_ms, types::STRING)?;
         self.enc.string(value)
     }
 
     /// A list key with `len` elements, head first. `items` must yield exactly `len`.
-    pub fn write_list<'a, I>(&mut self, key: &[u8], len: usize, items: I, expire_ms: Option<i64>) -> io::Result<()>
+    pub fn write_list<'a, I>(
+        &mut self,
+        key: &[u8],
+        len: usize,
+        items: I,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()>
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
@@ -344,7 +393,13 @@ impl<W: Write> Writer<W> {
     }
 
     /// A set key with `len` members. `items` must yield exactly `len` distinct members.
-    pub fn write_set<'a, I>(&mut self, key: &[u8], len: usize, items: I, expire_ms: Option<i64>) -> io::Result<()>
+    pub fn write_set<'a, I>(
+        &mut self,
+        key: &[u8],
+        len: usize,
+        items: I,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()>
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
@@ -353,7 +408,13 @@ impl<W: Write> Writer<W> {
     }
 
     /// A hash key with `len` distinct fields.
-    pub fn write_hash<'a, I>(&mut self, key: &[u8], len: usize, items: I, expire_ms: Option<i64>) -> io::Result<()>
+    pub fn write_hash<'a, I>(
+        &mut self,
+        key: &[u8],
+        len: usize,
+        items: I,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()>
     where
         I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
     {
@@ -364,7 +425,13 @@ impl<W: Write> Writer<W> {
     /// A sorted set key with `len` distinct members (ZSET_2, binary scores). Any order
     /// loads correctly; Redis itself writes highest score first, which makes each
     /// skiplist insert land at the head. NaN scores are refused.
-    pub fn write_zset<'a, I>(&mut self, key: &[u8], len: usize, items: I, expire_ms: Option<i64>) -> io::Result<()>
+    pub fn write_zset<'a, I>(
+        &mut self,
+        key: &[u8],
+        len: usize,
+        items: I,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()>
     where
         I: IntoIterator<Item = (&'a [u8], f64)>,
     {
@@ -374,13 +441,23 @@ impl<W: Write> Writer<W> {
 
     /// A stream key (STREAM_LISTPACKS_2). Entries must ascend by ID; `length` should
     /// equal `entries.len()`; every group PEL entry should be owned by one consumer.
-    pub fn write_stream(&mut self, key: &[u8], stream: &Stream, expire_ms: Option<i64>) -> io::Result<()> {
+    pub fn write_stream(
+        &mut self,
+        key: &[u8],
+        stream: &Stream,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()> {
         self.entry_header(key, expire_ms, types::STREAM_LISTPACKS_2)?;
         self.enc.stream(stream)
     }
 
     /// Any value (convenience over the `write_*` methods).
-    pub fn write_value(&mut self, key: &[u8], value: &Value, expire_ms: Option<i64>) -> io::Result<()> {
+    pub fn write_value(
+        &mut self,
+        key: &[u8],
+        value: &Value,
+        expire_ms: Option<i64>,
+    ) -> io::Result<()> {
         self.entry_header(key, expire_ms, value_type(value))?;
         self.enc.value_body(value)
     }
@@ -400,7 +477,11 @@ impl<W: Write> Writer<W> {
     /// and returns the sink.
     pub fn finish(mut self) -> io::Result<W> {
         self.enc.raw(&[opcodes::EOF])?;
-        let crc = if self.opts.checksum { self.enc.crc() } else { 0 };
+        let crc = if self.opts.checksum {
+            self.enc.crc()
+        } else {
+            0
+        };
         self.enc.raw(&crc.to_le_bytes())?;
         let mut w = self.enc.into_inner();
         w.flush()?;

@@ -22,13 +22,19 @@ const HEADER: usize = 10;
 /// Decode and validate a ziplist blob (sizes, prevlens, zltail, zllen).
 pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
     if blob.len() < HEADER + 1 {
-        return Err(format!("ziplist of {} bytes is shorter than the 11-byte minimum", blob.len()));
+        return Err(format!(
+            "ziplist of {} bytes is shorter than the 11-byte minimum",
+            blob.len()
+        ));
     }
     let zlbytes = u32::from_le_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let zltail = u32::from_le_bytes([blob[4], blob[5], blob[6], blob[7]]) as usize;
     let zllen = u16::from_le_bytes([blob[8], blob[9]]);
     if zlbytes != blob.len() {
-        return Err(format!("ziplist header says {zlbytes} bytes, blob has {}", blob.len()));
+        return Err(format!(
+            "ziplist header says {zlbytes} bytes, blob has {}",
+            blob.len()
+        ));
     }
     let mut out = Vec::with_capacity(usize::from(zllen).min(blob.len() / 2));
     let mut pos = HEADER;
@@ -40,13 +46,16 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
         };
         if b == 0xff {
             if pos != blob.len() - 1 {
-                return Err(format!("ziplist terminator at byte {pos} before the end of the blob"));
+                return Err(format!(
+                    "ziplist terminator at byte {pos} before the end of the blob"
+                ));
             }
             break;
         }
         let start = pos;
         let get = |from: usize, n: usize| -> Result<&[u8], String> {
-            blob.get(from..from + n).ok_or_else(|| format!("ziplist entry at byte {start} runs past the blob"))
+            blob.get(from..from + n)
+                .ok_or_else(|| format!("ziplist entry at byte {start} runs past the blob"))
         };
         let prevlen = if b < 254 {
             pos += 1;
@@ -83,7 +92,10 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
                 }
                 0xd0 => {
                     let n = get(pos + 1, 4)?;
-                    (Elem::Int(i64::from(i32::from_le_bytes([n[0], n[1], n[2], n[3]]))), 5)
+                    (
+                        Elem::Int(i64::from(i32::from_le_bytes([n[0], n[1], n[2], n[3]]))),
+                        5,
+                    )
                 }
                 0xe0 => {
                     let n = get(pos + 1, 8)?;
@@ -93,14 +105,21 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
                 }
                 0xf0 => {
                     let n = get(pos + 1, 3)?;
-                    (Elem::Int(i64::from(i32::from_le_bytes([0, n[0], n[1], n[2]]) >> 8)), 4)
+                    (
+                        Elem::Int(i64::from(i32::from_le_bytes([0, n[0], n[1], n[2]]) >> 8)),
+                        4,
+                    )
                 }
                 0xfe => {
                     let n = get(pos + 1, 1)?;
                     (Elem::Int(i64::from(n[0] as i8)), 2)
                 }
                 0xf1..=0xfd => (Elem::Int(i64::from(e & 0x0f) - 1), 1),
-                _ => return Err(format!("ziplist entry at byte {start}: invalid encoding byte {e:#04x}")),
+                _ => {
+                    return Err(format!(
+                        "ziplist entry at byte {start}: invalid encoding byte {e:#04x}"
+                    ))
+                }
             },
         };
         pos += size;
@@ -109,10 +128,15 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<Elem<'_>>, String> {
         out.push(elem);
     }
     if zltail != last {
-        return Err(format!("ziplist zltail {zltail} does not point at the last entry ({last})"));
+        return Err(format!(
+            "ziplist zltail {zltail} does not point at the last entry ({last})"
+        ));
     }
     if zllen != u16::MAX && usize::from(zllen) != out.len() {
-        return Err(format!("ziplist header says {zllen} entries, found {}", out.len()));
+        return Err(format!(
+            "ziplist header says {zllen} entries, found {}",
+            out.len()
+        ));
     }
     Ok(out)
 }

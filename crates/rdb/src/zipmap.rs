@@ -8,14 +8,19 @@
 //! ```
 
 /// Decode and validate a zipmap blob into field/value pairs.
-pub(crate) fn parse(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
+/// Field/value pairs borrowed from the blob.
+pub(crate) type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+pub(crate) fn parse(blob: &[u8]) -> Result<Pairs<'_>, String> {
     let Some(&zmlen) = blob.first() else {
         return Err("empty zipmap".into());
     };
     let mut pos = 1;
     let mut out = Vec::new();
     let read_len = |pos: &mut usize| -> Result<usize, String> {
-        let b = *blob.get(*pos).ok_or_else(|| format!("zipmap length at byte {pos} runs past the blob"))?;
+        let b = *blob
+            .get(*pos)
+            .ok_or_else(|| format!("zipmap length at byte {pos} runs past the blob"))?;
         if b < 254 {
             *pos += 1;
             Ok(usize::from(b))
@@ -30,7 +35,9 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
         }
     };
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], String> {
-        let s = blob.get(*pos..*pos + n).ok_or_else(|| format!("zipmap data at byte {pos} runs past the blob"))?;
+        let s = blob
+            .get(*pos..*pos + n)
+            .ok_or_else(|| format!("zipmap data at byte {pos} runs past the blob"))?;
         *pos += n;
         Ok(s)
     };
@@ -39,7 +46,9 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
             None => return Err("zipmap has no 0xFF terminator".into()),
             Some(0xff) => {
                 if pos != blob.len() - 1 {
-                    return Err(format!("zipmap terminator at byte {pos} before the end of the blob"));
+                    return Err(format!(
+                        "zipmap terminator at byte {pos} before the end of the blob"
+                    ));
                 }
                 break;
             }
@@ -54,7 +63,10 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
         out.push((key, val));
     }
     if zmlen < 254 && usize::from(zmlen) != out.len() {
-        return Err(format!("zipmap header says {zmlen} pairs, found {}", out.len()));
+        return Err(format!(
+            "zipmap header says {zmlen} pairs, found {}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -67,7 +79,10 @@ mod tests {
     fn parses() {
         // {"foo": "bar", "k": "hello"} with 2 free bytes after "hello".
         let blob = b"\x02\x03foo\x03\x00bar\x01k\x05\x02helloxx\xff";
-        assert_eq!(parse(blob).unwrap(), vec![(&b"foo"[..], &b"bar"[..]), (&b"k"[..], &b"hello"[..])]);
+        assert_eq!(
+            parse(blob).unwrap(),
+            vec![(&b"foo"[..], &b"bar"[..]), (&b"k"[..], &b"hello"[..])]
+        );
         for i in 0..blob.len() {
             assert!(parse(&blob[..i]).is_err());
         }

@@ -1,6 +1,6 @@
 //! Test support: a real `redis-server` on an ephemeral port, a minimal RESP client,
 //! temporary directories, and value normalization for comparisons.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,7 +17,10 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
         let p = std::env::temp_dir().join(format!(
             "ferrodis-rdb-{tag}-{}-{}-{nanos}",
             std::process::id(),
@@ -39,8 +42,11 @@ impl Drop for TempDir {
 
 /// Panics (fails the test) with a clear message when a Redis binary is missing.
 pub fn require_binary(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()));
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
     match found {
         Some(p) => p,
         None => panic!(
@@ -81,7 +87,10 @@ impl Reply {
     }
     /// Flat array of bulk strings.
     pub fn strings(&self) -> Vec<Vec<u8>> {
-        self.array().iter().map(|r| r.bulk().expect("non-nil bulk")).collect()
+        self.array()
+            .iter()
+            .map(|r| r.bulk().expect("non-nil bulk"))
+            .collect()
     }
 }
 
@@ -94,7 +103,10 @@ impl Client {
     pub fn connect(port: u16) -> std::io::Result<Client> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Client { r: BufReader::new(s.try_clone()?), w: s })
+        Ok(Client {
+            r: BufReader::new(s.try_clone()?),
+            w: s,
+        })
     }
 
     pub fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
@@ -113,7 +125,10 @@ impl Client {
     pub fn ok<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
         let r = self.cmd(args);
         if let Reply::Error(e) = &r {
-            let shown: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a.as_ref()).into_owned()).collect();
+            let shown: Vec<String> = args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a.as_ref()).into_owned())
+                .collect();
             panic!("redis error for {shown:?}: {e}");
         }
         r
@@ -168,19 +183,43 @@ impl RedisServer {
     /// (at most 10 s) until it answers PING.
     pub fn start(dir: &Path, extra: &[&str]) -> RedisServer {
         let bin = require_binary("redis-server");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut cmd = Command::new(bin);
         cmd.arg("--port")
             .arg(port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ])
             .arg("--dir")
             .arg(dir)
-            .args(["--logfile", "redis.log", "--enable-debug-command", "yes", "--enable-protected-configs", "yes"])
+            .args([
+                "--logfile",
+                "redis.log",
+                "--enable-debug-command",
+                "yes",
+                "--enable-protected-configs",
+                "yes",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = cmd.spawn().expect("spawn redis-server");
-        let mut srv = RedisServer { child, port, dir: dir.to_path_buf() };
+        let mut srv = RedisServer {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = srv.child.try_wait() {
@@ -191,7 +230,11 @@ impl RedisServer {
                     return srv;
                 }
             }
-            assert!(Instant::now() < deadline, "redis-server did not answer PING on port {port} within 10s; log:\n{}", srv.log());
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer PING on port {port} within 10s; log:\n{}",
+                srv.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -252,7 +295,13 @@ use ferrodis_rdb::{Consumer, ConsumerGroup, Entry, PendingEntry, Stream, StreamE
 pub const FAR_EXPIRE_MS: i64 = 4_102_444_800_123;
 
 fn e(key: &str, value: Value, expire_ms: Option<i64>) -> Entry {
-    Entry { key: key.as_bytes().to_vec(), value, expire_ms, idle: None, freq: None }
+    Entry {
+        key: key.as_bytes().to_vec(),
+        value,
+        expire_ms,
+        idle: None,
+        freq: None,
+    }
 }
 
 fn b(s: &str) -> Vec<u8> {
@@ -263,26 +312,49 @@ fn b(s: &str) -> Vec<u8> {
 pub fn sample_stream(n: u64) -> Stream {
     let mut entries = Vec::new();
     for i in 0..n {
-        let mut fields = vec![(b("name"), format!("item-{i}").into_bytes()), (b("n"), i.to_string().into_bytes())];
+        let mut fields = vec![
+            (b("name"), format!("item-{i}").into_bytes()),
+            (b("n"), i.to_string().into_bytes()),
+        ];
         if i % 5 == 0 {
-            fields = vec![(b("other"), b("x")), (b("blob"), vec![b'z'; 50 + i as usize])];
+            fields = vec![
+                (b("other"), b("x")),
+                (b("blob"), vec![b'z'; 50 + i as usize]),
+            ];
         }
-        entries.push(StreamEntry { id: StreamId::new(1_700_000_000_000 + i / 2, i % 2), fields });
+        entries.push(StreamEntry {
+            id: StreamId::new(1_700_000_000_000 + i / 2, i % 2),
+            fields,
+        });
     }
     let last = entries.last().map(|e| e.id).unwrap_or_default();
     let pel: Vec<PendingEntry> = entries
         .iter()
         .take(3)
         .enumerate()
-        .map(|(k, e)| PendingEntry { id: e.id, delivery_time_ms: 1_700_000_001_000 + k as i64, delivery_count: 1 + k as u64 })
+        .map(|(k, e)| PendingEntry {
+            id: e.id,
+            delivery_time_ms: 1_700_000_001_000 + k as i64,
+            delivery_count: 1 + k as u64,
+        })
         .collect();
     let g1 = ConsumerGroup {
         name: b("g1"),
         last_id: pel.last().map(|p| p.id).unwrap_or_default(),
         entries_read: Some(3),
         consumers: vec![
-            Consumer { name: b("alice"), seen_time_ms: 1_700_000_002_000, active_time_ms: None, pending: pel[..2].iter().map(|p| p.id).collect() },
-            Consumer { name: b("bob"), seen_time_ms: 1_700_000_003_000, active_time_ms: None, pending: vec![pel[2].id] },
+            Consumer {
+                name: b("alice"),
+                seen_time_ms: 1_700_000_002_000,
+                active_time_ms: None,
+                pending: pel[..2].iter().map(|p| p.id).collect(),
+            },
+            Consumer {
+                name: b("bob"),
+                seen_time_ms: 1_700_000_003_000,
+                active_time_ms: None,
+                pending: vec![pel[2].id],
+            },
         ],
         pel,
     };
@@ -291,7 +363,12 @@ pub fn sample_stream(n: u64) -> Stream {
         last_id: last,
         entries_read: None,
         pel: vec![],
-        consumers: vec![Consumer { name: b("carol"), seen_time_ms: 1_700_000_004_000, active_time_ms: None, pending: vec![] }],
+        consumers: vec![Consumer {
+            name: b("carol"),
+            seen_time_ms: 1_700_000_004_000,
+            active_time_ms: None,
+            pending: vec![],
+        }],
     };
     Stream {
         first_id: entries.first().map(|e| e.id).unwrap_or_default(),
@@ -313,36 +390,172 @@ pub fn sample_dataset() -> Vec<(u64, Entry)> {
         (0, e("s:bigint", Value::String(b("12345678901234")), None)),
         (0, e("s:notint", Value::String(b("007")), None)),
         (0, e("s:empty", Value::String(vec![]), None)),
-        (0, e("s:lzf", Value::String(b("abcdefgh").repeat(100)), Some(FAR_EXPIRE_MS))),
+        (
+            0,
+            e(
+                "s:lzf",
+                Value::String(b("abcdefgh").repeat(100)),
+                Some(FAR_EXPIRE_MS),
+            ),
+        ),
         (0, e("s:bin", Value::String((0..=255u8).collect()), None)),
-        (0, e("s:big", Value::String((0..50_000u32).map(|i| (i % 251) as u8).collect()), None)),
-        (0, e("l:small", Value::List(vec![b("a"), b("b"), b("1"), b("-2"), b("")]), None)),
-        (0, e("l:big", Value::List((0..1000).map(|i| format!("element-{i}").into_bytes()).collect()), Some(FAR_EXPIRE_MS))),
-        (0, e("l:huge-elem", Value::List(vec![b("x"), vec![b'y'; 100_000], b("z")]), None)),
-        (0, e("set:int", Value::Set(vec![b("1"), b("-3"), b("70000"), b("5000000000")]), None)),
-        (0, e("set:str", Value::Set(vec![b("apple"), b("banana"), b("42")]), None)),
-        (0, e("set:big", Value::Set((0..700).map(|i| i.to_string().into_bytes()).collect()), None)),
-        (0, e("h:small", Value::Hash(vec![(b("f1"), b("v1")), (b("n"), b("42")), (b("neg"), b("-7000"))]), None)),
-        (0, e("h:big", Value::Hash((0..600).map(|i| (format!("field{i}").into_bytes(), format!("value{i}").into_bytes())).collect()), None)),
-        (0, e("h:longval", Value::Hash(vec![(b("k"), vec![b'q'; 200])]), None)),
+        (
+            0,
+            e(
+                "s:big",
+                Value::String((0..50_000u32).map(|i| (i % 251) as u8).collect()),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "l:small",
+                Value::List(vec![b("a"), b("b"), b("1"), b("-2"), b("")]),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "l:big",
+                Value::List(
+                    (0..1000)
+                        .map(|i| format!("element-{i}").into_bytes())
+                        .collect(),
+                ),
+                Some(FAR_EXPIRE_MS),
+            ),
+        ),
+        (
+            0,
+            e(
+                "l:huge-elem",
+                Value::List(vec![b("x"), vec![b'y'; 100_000], b("z")]),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "set:int",
+                Value::Set(vec![b("1"), b("-3"), b("70000"), b("5000000000")]),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "set:str",
+                Value::Set(vec![b("apple"), b("banana"), b("42")]),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "set:big",
+                Value::Set((0..700).map(|i| i.to_string().into_bytes()).collect()),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "h:small",
+                Value::Hash(vec![
+                    (b("f1"), b("v1")),
+                    (b("n"), b("42")),
+                    (b("neg"), b("-7000")),
+                ]),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "h:big",
+                Value::Hash(
+                    (0..600)
+                        .map(|i| {
+                            (
+                                format!("field{i}").into_bytes(),
+                                format!("value{i}").into_bytes(),
+                            )
+                        })
+                        .collect(),
+                ),
+                None,
+            ),
+        ),
+        (
+            0,
+            e(
+                "h:longval",
+                Value::Hash(vec![(b("k"), vec![b'q'; 200])]),
+                None,
+            ),
+        ),
         (
             0,
             e(
                 "z:small",
-                Value::ZSet(vec![(b("a"), 1.0), (b("b"), 2.5), (b("c"), -3.0), (b("d"), f64::INFINITY), (b("e"), f64::NEG_INFINITY), (b("f"), 0.5)]),
+                Value::ZSet(vec![
+                    (b("a"), 1.0),
+                    (b("b"), 2.5),
+                    (b("c"), -3.0),
+                    (b("d"), f64::INFINITY),
+                    (b("e"), f64::NEG_INFINITY),
+                    (b("f"), 0.5),
+                ]),
                 None,
             ),
         ),
-        (0, e("z:big", Value::ZSet((0..200).map(|i| (format!("m{i}").into_bytes(), f64::from(i) * 1.5 - 7.0)).collect()), None)),
-        (0, e("st:big", Value::Stream(Box::new(sample_stream(250))), None)),
-        (1, e("db1:s", Value::String(b("in db one")), Some(FAR_EXPIRE_MS + 1))),
-        (1, e("st:small", Value::Stream(Box::new(sample_stream(4))), Some(FAR_EXPIRE_MS + 2))),
+        (
+            0,
+            e(
+                "z:big",
+                Value::ZSet(
+                    (0..200)
+                        .map(|i| (format!("m{i}").into_bytes(), f64::from(i) * 1.5 - 7.0))
+                        .collect(),
+                ),
+                None,
+            ),
+        ),
+        (
+            0,
+            e("st:big", Value::Stream(Box::new(sample_stream(250))), None),
+        ),
+        (
+            1,
+            e(
+                "db1:s",
+                Value::String(b("in db one")),
+                Some(FAR_EXPIRE_MS + 1),
+            ),
+        ),
+        (
+            1,
+            e(
+                "st:small",
+                Value::Stream(Box::new(sample_stream(4))),
+                Some(FAR_EXPIRE_MS + 2),
+            ),
+        ),
         (15, e("db15:l", Value::List(vec![b("only")]), None)),
     ];
-    let empty_stream = Stream { groups: vec![], ..Default::default() };
-    v.push((15, e("st:empty", Value::Stream(Box::new(empty_stream)), None)));
+    let empty_stream = Stream {
+        groups: vec![],
+        ..Default::default()
+    };
+    v.push((
+        15,
+        e("st:empty", Value::Stream(Box::new(empty_stream)), None),
+    ));
     v
 }
 
 /// Library source used for FUNCTION2 tests.
-pub const LIBRARY: &str = "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 1 end)";
+pub const LIBRARY: &str =
+    "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 1 end)";
