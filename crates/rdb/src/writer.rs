@@ -307,6 +307,22 @@ impl<W: Write> Writer<W> {
         Ok(Writer { enc, opts })
     }
 
+    /// A writer for a piece of a file's body (no header; end it with
+    /// [`into_inner`](Writer::into_inner), not `finish`). Used to serialize parts of a
+    /// dataset independently (e.g. one shard at a time) and concatenate them after a header
+    /// and before the EOF trailer, which the caller writes and checksums itself.
+    pub fn body_only(w: W, opts: WriteOptions) -> Self {
+        Writer {
+            enc: Enc::new(w, opts.compress),
+            opts,
+        }
+    }
+
+    /// The sink, without writing the EOF trailer (see [`body_only`](Writer::body_only)).
+    pub fn into_inner(self) -> W {
+        self.enc.into_inner()
+    }
+
     /// Bytes written so far.
     pub fn bytes_written(&self) -> u64 {
         self.enc.written

@@ -81,7 +81,11 @@ fn scan(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, ProtocolE
             if n < 0 {
                 return Ok(Some(next));
             }
-            let count = if kind == b'%' || kind == b'|' { n * 2 } else { n };
+            let count = if kind == b'%' || kind == b'|' {
+                n * 2
+            } else {
+                n
+            };
             let mut p = next;
             for _ in 0..count {
                 match scan(buf, p, depth + 1)? {

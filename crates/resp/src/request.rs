@@ -150,7 +150,8 @@ impl RequestParser {
                     }
                     return Ok(None);
                 };
-                let len = parse_len(&buf[self.pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
+                let len =
+                    parse_len(&buf[self.pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
                 if len < 0 || (!limits.from_master && len as u64 > limits.max_bulk_len) {
                     return Err(ProtocolError::InvalidBulkLength);
                 }
@@ -171,7 +172,11 @@ impl RequestParser {
             }
             let frozen = buf.split_to(self.pos).freeze();
             self.pos = 0;
-            let args = self.args.drain(..).map(|(s, e)| frozen.slice(s..e)).collect();
+            let args = self
+                .args
+                .drain(..)
+                .map(|(s, e)| frozen.slice(s..e))
+                .collect();
             return Ok(Some(args));
         }
     }
@@ -231,7 +236,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     && hex_val(line[i + 2]).is_some()
                     && hex_val(line[i + 3]).is_some()
                 {
-                    let h = hex_val(line[i + 2]).unwrap_or(0) * 16 + hex_val(line[i + 3]).unwrap_or(0);
+                    let h =
+                        hex_val(line[i + 2]).unwrap_or(0) * 16 + hex_val(line[i + 3]).unwrap_or(0);
                     cur.push(h);
                     i += 3;
                 } else if line[i] == b'\\' && i + 1 < n {
@@ -304,22 +310,44 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline() {
-        let got = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset \"a b\" 'c'\n\r\n*0\r\n").unwrap();
+        let got = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset \"a b\" 'c'\n\r\n*0\r\n")
+            .unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(got[0], vec![Bytes::from("GET"), Bytes::from("k")]);
         assert_eq!(got[1], vec![Bytes::from("PING")]);
-        assert_eq!(got[2], vec![Bytes::from("set"), Bytes::from("a b"), Bytes::from("c")]);
+        assert_eq!(
+            got[2],
+            vec![Bytes::from("set"), Bytes::from("a b"), Bytes::from("c")]
+        );
     }
 
     #[test]
     fn errors_match_redis() {
-        assert_eq!(parse_all(b"*x\r\n").unwrap_err().to_string(), "invalid multibulk length");
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n").unwrap_err().to_string(), "invalid bulk length");
-        assert_eq!(parse_all(b"*1\r\n+ab\r\n").unwrap_err().to_string(), "expected '$', got '+'");
-        assert_eq!(parse_all(b"set \"a\n").unwrap_err().to_string(), "unbalanced quotes in request");
+        assert_eq!(
+            parse_all(b"*x\r\n").unwrap_err().to_string(),
+            "invalid multibulk length"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n").unwrap_err().to_string(),
+            "invalid bulk length"
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+ab\r\n").unwrap_err().to_string(),
+            "expected '$', got '+'"
+        );
+        assert_eq!(
+            parse_all(b"set \"a\n").unwrap_err().to_string(),
+            "unbalanced quotes in request"
+        );
         let big = vec![b'a'; INLINE_MAX + 10];
-        assert_eq!(parse_all(&big).unwrap_err().to_string(), "too big inline request");
-        let limits = Limits { max_bulk_len: 10, ..Limits::default() };
+        assert_eq!(
+            parse_all(&big).unwrap_err().to_string(),
+            "too big inline request"
+        );
+        let limits = Limits {
+            max_bulk_len: 10,
+            ..Limits::default()
+        };
         let mut buf = BytesMut::from(&b"*1\r\n$11\r\n"[..]);
         assert_eq!(
             RequestParser::new().parse(&mut buf, &limits).unwrap_err(),
@@ -329,7 +357,10 @@ mod tests {
 
     #[test]
     fn split_args_rules() {
-        assert_eq!(split_args(b"a \"\\x41\\n\" 'it\\'s'").unwrap(), vec![b"a".to_vec(), b"A\n".to_vec(), b"it's".to_vec()]);
+        assert_eq!(
+            split_args(b"a \"\\x41\\n\" 'it\\'s'").unwrap(),
+            vec![b"a".to_vec(), b"A\n".to_vec(), b"it's".to_vec()]
+        );
         assert!(split_args(b"\"a\"b").is_none());
         assert!(split_args(b"'abc").is_none());
     }
