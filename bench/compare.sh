@@ -241,16 +241,22 @@ run_memory_scenario() {
         pid="$(eval echo "\${PID_$tag}")"
         rss0="$(rss_kb "$pid")"
         used0="$(info_field "$port" used_memory)"
-        pipe_out="$(timeout 600 "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe --pipe-timeout 60 <"$file" 2>&1)" ||
-            { echo "$pipe_out" >&2; die "redis-cli --pipe into $server failed"; }
-        grep -q "errors: 0," <<<"$pipe_out" || { echo "$pipe_out" >&2; die "errors while loading $scen into $server"; }
+        local status=ok rc=0
+        pipe_out="$(timeout 600 "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe --pipe-timeout 60 <"$file" 2>&1)" || rc=$?
+        if ((rc != 0)) || ! grep -q "errors: 0," <<<"$pipe_out"; then
+            # Report it in the table and go on with the other measurements.
+            status="$(grep -m1 -E '^(ERR|WRONGTYPE|-)' <<<"$pipe_out" | cut -c1-80)"
+            status="load failed (rc $rc, $(grep -m1 -o 'errors: [0-9]*' <<<"$pipe_out" || echo 'no summary')): ${status:-see log}"
+            log "  WARNING: $server: $status"
+            grep -v -E '^(ERR|WRONGTYPE)' <<<"$pipe_out" | tail -n 3 >&2 || true
+        fi
         sleep 1 # let the allocator settle before sampling
         rss1="$(rss_kb "$pid")"
         used1="$(info_field "$port" used_memory)"
         dbsize="$("$REDIS_CLI" -h 127.0.0.1 -p "$port" dbsize 2>/dev/null | tr -d '\r')"
         [[ "$dbsize" =~ ^[0-9]+$ ]] || dbsize="-"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$scen" "$n" "$rss0" "$rss1" \
-            "$used0" "$used1" "$dbsize" "$expected" >>"$MEM"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$scen" "$n" "$rss0" "$rss1" \
+            "$used0" "$used1" "$dbsize" "$expected" "$status" >>"$MEM"
         log "  $server: RSS ${rss0}kB -> ${rss1}kB, used_memory $used0 -> $used1, DBSIZE $dbsize"
         stop_server "$tag"
     done
@@ -269,10 +275,13 @@ done
 mkdir -p "$OUT_DIR"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 OUT="$OUT_DIR/$STAMP.txt"
+# Raw per-round data first, so it survives a failing report.
+cp "$TPUT" "$OUT_DIR/$STAMP.throughput.tsv"
+cp "$MEM" "$OUT_DIR/$STAMP.memory.tsv"
 {
     echo "ferrodis vs redis  $(date -Is)  host: $(nproc) cpus, $(uname -r)"
     echo "redis:    $REDIS_BIN ($("$REDIS_BIN" --version | awk '{print $3}'))"
-    echo "ferrodis: $FERRODIS_BIN  (repo $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "ferrodis: $FERRODIS_BIN ($("$FERRODIS_BIN" --version 2>/dev/null | head -n1 | cut -c1-60); repo $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
     echo "redis-benchmark -c $CLIENTS -d $DATASIZE${KEYSPACE:+ -r $KEYSPACE} -n $N_P1 (P1) / $N_PIPE (P>1); tests: $TESTS; rounds: $ROUNDS (median); memory: ${MEM_SCENARIOS:-none}"
     echo
     "$PYTHON" "$HERE/report.py" "$TPUT" "$MEM"
@@ -281,6 +290,4 @@ OUT="$OUT_DIR/$STAMP.txt"
     echo "spread = (max - min) / median over the rounds, worse of the two servers: ratios inside it are noise"
     echo "elapsed: $((SECONDS - START))s"
 } | tee "$OUT"
-cp "$TPUT" "$OUT_DIR/$STAMP.throughput.tsv"
-cp "$MEM" "$OUT_DIR/$STAMP.memory.tsv"
 echo "saved: $OUT" >&2

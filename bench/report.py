@@ -5,7 +5,8 @@
 
 THROUGHPUT_TSV rows: server round pipeline test rps cpu_us_per_req
 MEMORY_TSV rows:     server scenario items rss_before_kb rss_after_kb used_before used_after
-                     dbsize expected_dbsize        (used_* are '-' when INFO has no used_memory)
+                     dbsize expected_dbsize status (used_* are '-' when INFO has no used_memory;
+                     status is "ok" or why loading failed, in which case the values are n/a)
 
 The servers are called "redis" and "ferrodis". Throughput and CPU are the median over rounds.
 Ratio is always ferrodis/redis; the last column says which direction is better.
@@ -74,10 +75,14 @@ def main():
         rows.append((f"{t} P{p} cpu (us/req)", med(d[A]), med(d[B]), "us", "lower", spread(d)))
 
     mems = OrderedDict()
+    warnings = []
     for row in mem:
         server, scen = row[0], row[1]
+        if len(row) > 9 and row[9] != "ok":
+            warnings.append(f"WARNING: {server} {scen}: {row[9]}")
+            mems.setdefault(scen, {})
+            continue
         mems.setdefault(scen, {})[server] = row
-    warnings = []
     for scen, d in mems.items():
         def get(server, f):
             row = d.get(server)
@@ -100,7 +105,6 @@ def main():
         def dbsize(row):
             return None if row[7] == "-" else int(row[7])
 
-        items = next(iter(d.values()))[2]
         rows.append((f"{scen}: RSS (MB)", get(A, rss_mb), get(B, rss_mb), "mb", "lower", ""))
         rows.append((f"{scen}: RSS bytes/item", get(A, rss_per), get(B, rss_per), "bytes", "lower", ""))
         rows.append((f"{scen}: used_memory (MB)", get(A, used_mb), get(B, used_mb), "mb", "lower", ""))
@@ -109,7 +113,6 @@ def main():
         for server, row in d.items():
             if row[7] != row[8]:
                 warnings.append(f"WARNING: {server} {scen}: DBSIZE {row[7]} != expected {row[8]}")
-        _ = items
 
     header = ("metric", A, B, "ratio f/r", "better", "spread")
     table = [header]
