@@ -152,6 +152,12 @@ pub fn run(
             "READONLY You can't write against a read only replica.",
         ));
     }
+    if cmd.flags & flags::WRITE != 0
+        && !client.is_master
+        && crate::persistence::writes_refused(server)
+    {
+        return Err(CommandError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    }
     *client.handle.last_cmd.lock() = cmd.name;
     if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
         server.feed_monitors(client, args);
@@ -190,6 +196,22 @@ pub fn call(
             }
         }
     };
+    let mut locks = locks;
+    // A snapshot in progress gets each shard's point-in-time image before it can change.
+    if server.snapshots.active_epoch.load(Ordering::Acquire) != 0 {
+        match &mut locks {
+            Locks::None => {}
+            Locks::One(_, g) => server.snapshots.before_touch(g),
+            Locks::Many(v) => v
+                .iter_mut()
+                .for_each(|(_, g)| server.snapshots.before_touch(g)),
+            Locks::All(v) => {
+                if cmd.flags & flags::WRITE != 0 {
+                    v.iter_mut().for_each(|g| server.snapshots.before_touch(g));
+                }
+            }
+        }
+    }
     let mut ctx = Ctx {
         server,
         client,

@@ -29,7 +29,10 @@ pub async fn active_expire_loop(server: Arc<Server>) {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             _ = shutdown.changed() => return,
         }
-        if server.is_replica() || server.loading.load(Ordering::Relaxed) {
+        if server.is_replica()
+            || server.loading.load(Ordering::Relaxed)
+            || !server.active_expire.load(Ordering::Relaxed)
+        {
             continue;
         }
         next_shard = expire_cycle(&server, next_shard, BUDGET);
@@ -45,6 +48,12 @@ pub fn expire_cycle(server: &Server, start: usize, budget: Duration) -> usize {
     for _ in 0..SHARDS {
         let mut guard = server.keyspace.lock(shard);
         let now = crate::util::now_ms();
+        if guard.dbs.iter().all(|t| t.expires() == 0) {
+            drop(guard);
+            shard = (shard + 1) % SHARDS;
+            continue;
+        }
+        server.snapshots.before_touch(&mut guard);
         for db in 0..dbs {
             loop {
                 let table = &mut guard.dbs[db];

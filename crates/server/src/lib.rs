@@ -21,6 +21,7 @@ pub mod info;
 pub mod keyspace;
 pub mod logging;
 pub mod net;
+pub mod persistence;
 pub mod replication;
 pub mod slowlog;
 pub mod stats;
@@ -40,11 +41,49 @@ use std::time::Instant;
 
 pub use net::run;
 
-/// Work before serving: loading the dataset (persistence), starting replication.
+/// Work before serving.
 pub fn startup(server: &Arc<Server>) -> Result<(), String> {
     tracing::info!("Server initialized");
     let _ = server;
     Ok(())
+}
+
+/// Loads the dump file at start-up (clients get -LOADING meanwhile). An unreadable or
+/// corrupt file is an error: the server must not start with a partial dataset, and the file
+/// is left as it is.
+pub async fn load_at_startup(server: &Arc<Server>) -> Result<(), String> {
+    let path = persistence::dump_path(server);
+    if !path.exists() {
+        return Ok(());
+    }
+    server.loading.store(true, Ordering::Release);
+    let s = server.clone();
+    let t0 = Instant::now();
+    let res = tokio::task::spawn_blocking(move || persistence::load::load_file(&s, &path))
+        .await
+        .map_err(|e| format!("loading task failed: {e}"))?;
+    server.loading.store(false, Ordering::Release);
+    match res {
+        Ok(Some(info)) => {
+            tracing::info!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                info.keys,
+                info.expired
+            );
+            tracing::info!(
+                "DB loaded from disk: {:.3} seconds",
+                t0.elapsed().as_secs_f64()
+            );
+            if let (Some(id), Some(off)) = (info.replid, info.repl_offset) {
+                server.restore_repl_state(&id, off);
+            }
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!(
+            "Short read or corrupt RDB loading DB ({e}). Unrecoverable error, aborting now."
+        )),
+    }
 }
 
 /// Version string reported as `redis_version` (clients gate features on it).
@@ -98,6 +137,12 @@ pub struct Server {
     pub active_expire: AtomicBool,
     /// Replication ids: (replid, replid2, second_repl_offset).
     pub replids: Mutex<(String, String, i64)>,
+    /// Weak self-reference, so handlers holding `&Server` can start background work.
+    pub me: std::sync::Weak<Server>,
+    /// Fork-less snapshot coordination.
+    pub snapshots: persistence::Snapshots,
+    /// Save/load state for INFO persistence and save points.
+    pub persist: persistence::PersistState,
 }
 
 /// What SHUTDOWN does about saving.
@@ -125,7 +170,8 @@ impl Server {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let run_id = random_hex40();
         let requirepass = config.requirepass.clone().map(Bytes::from);
-        Arc::new(Server {
+        Arc::new_cyclic(|me| Server {
+            me: me.clone(),
             keyspace: Keyspace::new(config.databases as usize),
             log: ReplLog::new(config.repl_backlog_size as usize),
             clients: Clients::default(),
@@ -148,7 +194,18 @@ impl Server {
             config: RwLock::new(config),
             active_expire: AtomicBool::new(true),
             replids: Mutex::new((random_hex40(), "0".repeat(40), -1)),
+            snapshots: persistence::Snapshots::default(),
+            persist: persistence::PersistState {
+                last_bgsave_ok: AtomicBool::new(true),
+                last_bgsave_secs: AtomicI64::new(-1),
+                ..Default::default()
+            },
         })
+    }
+
+    /// An owning handle to this server (for background work started from handlers).
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.me.upgrade()
     }
 
     /// True when this node replicates from a master.
@@ -182,6 +239,15 @@ impl Server {
         let _ = self.monitor_tx.send(Bytes::from(line));
     }
 
+    /// Adopts the replication id and offset recorded in a loaded RDB, so a restarted node
+    /// can continue a partial resync.
+    pub fn restore_repl_state(&self, replid: &str, offset: i64) {
+        if replid.len() == 40 && offset >= 0 {
+            self.replids.lock().0 = replid.to_string();
+            self.log.reset_offset(offset as u64);
+        }
+    }
+
     /// DEBUG CHANGE-REPL-ID: a new replication history id.
     pub fn change_replid(&self) {
         let mut ids = self.replids.lock();
@@ -208,13 +274,39 @@ impl Server {
         }
     }
 
-    /// Called by FLUSHALL (persistence resets its state here).
-    pub fn flushall_done(&self) {}
+    /// Called by FLUSHALL: with save points configured the (now empty) dataset is saved so
+    /// the dump does not resurrect flushed keys, as Redis does.
+    pub fn flushall_done(&self) {
+        if !self.config.read().save.is_empty() {
+            let path = persistence::dump_path(self);
+            if let Err(e) = persistence::save_to_file(self, &path) {
+                tracing::warn!("Error saving the DB after FLUSHALL: {e}");
+            }
+        }
+    }
 
     /// Work done before a shutdown: the final save when asked or when save points exist.
     pub fn prepare_shutdown(&self, mode: ShutdownSave) -> Result<(), String> {
-        let _ = mode;
-        Ok(())
+        let want = match mode {
+            ShutdownSave::No => false,
+            ShutdownSave::Yes => true,
+            ShutdownSave::Default => !self.config.read().save.is_empty(),
+        };
+        if !want {
+            return Ok(());
+        }
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        let path = persistence::dump_path(self);
+        match persistence::save_to_file(self, &path) {
+            Ok(()) => {
+                tracing::info!("DB saved on disk");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!("Error trying to save the DB, can't exit.");
+                Err(e.to_string())
+            }
+        }
     }
 
     /// Starts shutting down: listeners stop, connections close.

@@ -341,6 +341,12 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
         tokio::spawn(accept_loop(server.clone(), l));
     }
     tokio::spawn(crate::expire::active_expire_loop(server.clone()));
+    if let Err(e) = crate::load_at_startup(&server).await {
+        tracing::warn!("{e}");
+        server.request_shutdown();
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+    }
+    tokio::spawn(crate::persistence::cron(server.clone()));
     tracing::info!("Ready to accept connections tcp");
     let mut rx = server.shutdown.subscribe();
     while !*rx.borrow() {

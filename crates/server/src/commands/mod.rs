@@ -9,6 +9,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod persist;
 pub mod server;
 pub mod string;
 
@@ -158,6 +159,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     string::COMMANDS,
     keys::COMMANDS,
     server::COMMANDS,
+    persist::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

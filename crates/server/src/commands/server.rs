@@ -384,6 +384,43 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             e.value.encoding(),
             ser
         ))))
+    } else if is_kw(sub, "RELOAD") {
+        // Save, empty the dataset, load the file back (tests use it to check save/load).
+        let mut nosave = false;
+        let mut noflush = false;
+        for a in &args[2..] {
+            if is_kw(a, "NOSAVE") {
+                nosave = true;
+            } else if is_kw(a, "NOFLUSH") {
+                noflush = true;
+            } else if is_kw(a, "MERGE") {
+                noflush = true;
+            } else {
+                return Err(err::SYNTAX);
+            }
+        }
+        let server = ctx.server;
+        let path = crate::persistence::dump_path(server);
+        if !nosave {
+            crate::persistence::save_to_file(server, &path)
+                .map_err(|e| CommandError::msg(format!("ERR Error trying to save the DB: {e}")))?;
+        }
+        if !noflush {
+            for mut s in server.keyspace.lock_all() {
+                for t in s.dbs.iter_mut() {
+                    t.clear();
+                }
+            }
+        }
+        match crate::persistence::load::load_file(server, &path) {
+            Ok(_) => {
+                tracing::info!("DB reloaded by DEBUG RELOAD");
+                ok()
+            }
+            Err(e) => Err(CommandError::msg(format!(
+                "ERR Error trying to load the RDB dump: {e}"
+            ))),
+        }
     } else if is_kw(sub, "JMAP")
         || is_kw(sub, "QUICKLIST-PACKED-THRESHOLD")
         || is_kw(sub, "LISTPACK")

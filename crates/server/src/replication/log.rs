@@ -129,6 +129,15 @@ impl ReplLog {
         self.inner.lock().end
     }
 
+    /// Empties the log and makes `offset` the current end (after loading a dataset whose
+    /// RDB records its replication offset).
+    pub fn reset_offset(&self, offset: u64) {
+        let mut inner = self.inner.lock();
+        inner.buf.clear();
+        inner.end = offset;
+        inner.last_db = None;
+    }
+
     /// Changes the capacity (CONFIG SET repl-backlog-size).
     pub fn set_capacity(&self, capacity: usize) {
         let mut inner = self.inner.lock();

@@ -22,4 +22,18 @@ impl Hash {
     pub fn encoding(&self) -> &'static str {
         "listpack"
     }
+
+    /// Field/value pairs (for RDB and replication snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.pairs.iter().map(|(f, v)| (f.as_ref(), v.as_ref()))
+    }
+    /// A hash from loaded pairs.
+    pub fn from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
+        Hash {
+            pairs: pairs
+                .into_iter()
+                .map(|(f, v)| (Bytes::from(f), Bytes::from(v)))
+                .collect(),
+        }
+    }
 }

@@ -23,4 +23,15 @@ impl List {
     pub fn encoding(&self) -> &'static str {
         "quicklist"
     }
+
+    /// Elements head first (for RDB and replication snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.items.iter().map(|b| b.as_ref())
+    }
+    /// A list from loaded elements.
+    pub fn from_items(items: Vec<Vec<u8>>) -> Self {
+        List {
+            items: items.into_iter().map(Bytes::from).collect(),
+        }
+    }
 }

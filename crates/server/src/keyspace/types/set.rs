@@ -22,4 +22,15 @@ impl Set {
     pub fn encoding(&self) -> &'static str {
         "hashtable"
     }
+
+    /// Members (for RDB and replication snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.members.iter().map(|b| b.as_ref())
+    }
+    /// A set from loaded members.
+    pub fn from_members(members: Vec<Vec<u8>>) -> Self {
+        Set {
+            members: members.into_iter().map(Bytes::from).collect(),
+        }
+    }
 }

@@ -22,4 +22,18 @@ impl ZSet {
     pub fn encoding(&self) -> &'static str {
         "skiplist"
     }
+
+    /// (member, score) pairs (for RDB and replication snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        self.members.iter().map(|(m, s)| (m.as_ref(), *s))
+    }
+    /// A sorted set from loaded pairs.
+    pub fn from_pairs(pairs: Vec<(Vec<u8>, f64)>) -> Self {
+        ZSet {
+            members: pairs
+                .into_iter()
+                .map(|(m, s)| (Bytes::from(m), s))
+                .collect(),
+        }
+    }
 }

@@ -1,0 +1,111 @@
+//! Loading an RDB stream into the keyspace (start-up, DEBUG RELOAD, and later full syncs).
+
+use crate::keyspace::types::{Hash, List, Set, ZSet};
+use crate::keyspace::{Entry, SmallBytes, Value};
+use crate::Server;
+use ferrodis_rdb::{Item, Reader};
+use std::io::Read;
+use std::sync::atomic::Ordering;
+
+/// What a load found.
+#[derive(Debug, Default, Clone)]
+pub struct LoadInfo {
+    /// Keys loaded.
+    pub keys: u64,
+    /// Keys skipped because they had expired (masters only).
+    pub expired: u64,
+    /// `repl-id` AUX field, if any.
+    pub replid: Option<String>,
+    /// `repl-offset` AUX field, if any.
+    pub repl_offset: Option<i64>,
+}
+
+/// Converts a decoded RDB value into the keyspace's representation. `None` for empty
+/// collections (Redis skips them).
+pub fn convert(v: ferrodis_rdb::Value) -> Option<Value> {
+    use ferrodis_rdb::Value as R;
+    Some(match v {
+        R::String(s) => Value::Str(SmallBytes::from_vec(s)),
+        R::List(items) if items.is_empty() => return None,
+        R::List(items) => Value::List(Box::new(List::from_items(items))),
+        R::Set(m) if m.is_empty() => return None,
+        R::Set(m) => Value::Set(Box::new(Set::from_members(m))),
+        R::Hash(p) if p.is_empty() => return None,
+        R::Hash(p) => Value::Hash(Box::new(Hash::from_pairs(p))),
+        R::ZSet(p) if p.is_empty() => return None,
+        R::ZSet(p) => Value::ZSet(Box::new(ZSet::from_pairs(p))),
+        R::Stream(s) => Value::Stream(s),
+    })
+}
+
+/// Reads a whole RDB stream into the (normally empty) keyspace. Errors name the byte offset.
+pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String> {
+    let mut reader = Reader::new(input).map_err(|e| e.to_string())?;
+    let is_replica = server.is_replica();
+    let dbs = server.keyspace.databases() as u64;
+    let now = crate::util::now_ms();
+    let mut db = 0u64;
+    let mut info = LoadInfo::default();
+    loop {
+        let item = reader.next_item().map_err(|e| e.to_string())?;
+        match item {
+            Item::End => break,
+            Item::SelectDb(n) => {
+                if n >= dbs {
+                    return Err(format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {dbs} databases. Exiting"
+                    ));
+                }
+                db = n;
+            }
+            Item::Aux { key, value } => match key.as_slice() {
+                b"repl-id" => info.replid = Some(String::from_utf8_lossy(&value).into_owned()),
+                b"repl-offset" => {
+                    info.repl_offset = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                }
+                _ => {}
+            },
+            Item::ResizeDb { .. } | Item::Function(_) => {}
+            Item::Entry(e) => {
+                let expire_at = e.expire_ms.unwrap_or(0);
+                if expire_at != 0 && expire_at <= now && !is_replica {
+                    info.expired += 1;
+                    continue;
+                }
+                let Some(value) = convert(e.value) else {
+                    continue;
+                };
+                let shard = server.keyspace.shard_of(&e.key);
+                let mut g = server.keyspace.lock(shard);
+                g.dbs[db as usize].insert(Entry {
+                    key: SmallBytes::from_vec(e.key),
+                    value,
+                    expire_at,
+                });
+                info.keys += 1;
+            }
+        }
+    }
+    server
+        .persist
+        .last_load_keys
+        .store(info.keys, Ordering::Relaxed);
+    server
+        .persist
+        .last_load_expired
+        .store(info.expired, Ordering::Relaxed);
+    Ok(info)
+}
+
+/// Loads `path` if it exists. `Ok(None)` when there is no file.
+pub fn load_file(server: &Server, path: &std::path::Path) -> Result<Option<LoadInfo>, String> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let r = std::io::BufReader::with_capacity(1 << 20, f);
+    load_from(server, r).map(Some)
+}
