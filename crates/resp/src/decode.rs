@@ -81,8 +81,10 @@ fn scan(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, ProtocolE
             if n < 0 {
                 return Ok(Some(next));
             }
+            // Every element takes at least 3 bytes, so a count beyond what the buffer could
+            // hold is only ever "incomplete"; checked math keeps hostile counts harmless.
             let count = if kind == b'%' || kind == b'|' {
-                n * 2
+                n.checked_mul(2).ok_or(ProtocolError::InvalidMultibulkLength)?
             } else {
                 n
             };
@@ -151,7 +153,7 @@ fn build(b: &Bytes, pos: usize) -> (Frame, usize) {
             }
             let mut p = next;
             if kind == b'%' || kind == b'|' {
-                let mut pairs = Vec::with_capacity(n as usize);
+                let mut pairs = Vec::with_capacity((n as usize).min(1024));
                 for _ in 0..n {
                     let (k, p1) = build(b, p);
                     let (v, p2) = build(b, p1);
@@ -245,5 +247,24 @@ mod tests {
         assert_eq!(decode(&mut b).unwrap(), None);
         b.extend_from_slice(b"lo\r\n");
         assert_eq!(decode(&mut b).unwrap(), Some(Frame::bulk(b"hello")));
+    }
+}
+
+#[cfg(test)]
+mod regressions {
+    use super::*;
+
+    #[test]
+    fn huge_map_count_is_not_a_crash() {
+        let mut b = BytesMut::from(&b"%9223372036854775807\r\n"[..]);
+        assert!(decode(&mut b).is_err() || decode(&mut b).unwrap().is_none());
+        let mut b = BytesMut::from(&b"%4611686018427387904\r\n"[..]);
+        let _ = decode(&mut b);
+    }
+
+    #[test]
+    fn crlf_in_errors_is_neutralized() {
+        let f = Frame::error("ERR bad\r\n+OK");
+        assert_eq!(&f.to_bytes(false)[..], b"-ERR bad  +OK\r\n");
     }
 }

@@ -21,6 +21,17 @@ fn put_bulk(out: &mut BytesMut, b: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// Writes a simple-string/error body: CR and LF would end the line early and let the text
+/// inject protocol, so they become spaces (as Redis does for error replies).
+fn put_line(out: &mut BytesMut, s: &[u8]) {
+    if s.iter().any(|&c| c == b'\r' || c == b'\n') {
+        out.extend(s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+    } else {
+        out.put_slice(s);
+    }
+    out.put_slice(b"\r\n");
+}
+
 /// Formats a double the way Redis 7.0 does in replies (`%.17g`, `inf`, `-inf`, `nan`).
 pub fn fmt_double(d: f64) -> String {
     if d.is_nan() {
@@ -68,13 +79,11 @@ impl Frame {
         match self {
             Frame::Simple(s) => {
                 out.put_u8(b'+');
-                out.put_slice(s);
-                out.put_slice(b"\r\n");
+                put_line(out, s);
             }
             Frame::Error(s) => {
                 out.put_u8(b'-');
-                out.put_slice(s);
-                out.put_slice(b"\r\n");
+                put_line(out, s);
             }
             Frame::Integer(n) => {
                 out.put_u8(b':');
