@@ -197,14 +197,24 @@ pub fn call(
         }
     };
     let mut locks = locks;
-    // A snapshot in progress gets each shard's point-in-time image before it can change.
-    if server.snapshots.active_epoch.load(Ordering::Acquire) != 0 {
+    // A snapshot in progress keeps the point-in-time image of every key this command may
+    // touch (see persistence/snapshot.rs).
+    if server.snapshots.active() {
         match &mut locks {
             Locks::None => {}
-            Locks::One(_, g) => server.snapshots.before_touch(g),
-            Locks::Many(v) => v
-                .iter_mut()
-                .for_each(|(_, g)| server.snapshots.before_touch(g)),
+            Locks::One(_, g) => {
+                for p in cmd.keys.positions(args.len()) {
+                    server.snapshots.before_key_touch(g, &args[p]);
+                }
+            }
+            Locks::Many(v) => {
+                for p in cmd.keys.positions(args.len()) {
+                    let idx = ks.shard_of(&args[p]);
+                    if let Ok(i) = v.binary_search_by_key(&idx, |(i, _)| *i) {
+                        server.snapshots.before_key_touch(&mut v[i].1, &args[p]);
+                    }
+                }
+            }
             Locks::All(v) => {
                 if cmd.flags & flags::WRITE != 0 {
                     v.iter_mut().for_each(|g| server.snapshots.before_touch(g));

@@ -48,12 +48,11 @@ pub fn expire_cycle(server: &Server, start: usize, budget: Duration) -> usize {
     for _ in 0..SHARDS {
         let mut guard = server.keyspace.lock(shard);
         let now = crate::util::now_ms();
-        if guard.dbs.iter().all(|t| t.expires() == 0) {
+        if guard.dbs.iter().all(|t| t.expires() == 0) || server.snapshots.shard_pending(&guard) {
             drop(guard);
             shard = (shard + 1) % SHARDS;
             continue;
         }
-        server.snapshots.before_touch(&mut guard);
         for db in 0..dbs {
             loop {
                 let table = &mut guard.dbs[db];

@@ -36,6 +36,10 @@ pub struct Shard {
     pub dbs: Box<[Table]>,
     /// Snapshot epoch this shard was last serialized in (used by fork-less snapshots).
     pub snapshot_epoch: u64,
+    /// While a snapshot is running and this shard is not serialized yet: the serialized
+    /// point-in-time image of each key touched since the snapshot began (`None`: the key did
+    /// not exist), by (db, key). See `persistence/snapshot.rs`.
+    pub preimages: hashbrown::HashMap<(usize, Box<[u8]>), Option<Vec<u8>>>,
 }
 
 /// All databases' keys.
@@ -55,6 +59,7 @@ impl Keyspace {
                 Mutex::new(Shard {
                     dbs: (0..databases).map(|_| Table::new(hasher)).collect(),
                     snapshot_epoch: 0,
+                    preimages: hashbrown::HashMap::new(),
                 })
             })
             .collect();

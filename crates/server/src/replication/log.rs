@@ -138,6 +138,12 @@ impl ReplLog {
         inner.last_db = None;
     }
 
+    /// Makes the next append start with a SELECT, so a reader starting at the current offset
+    /// (a replica after a full sync) knows the database.
+    pub fn force_select(&self) {
+        self.inner.lock().last_db = None;
+    }
+
     /// Changes the capacity (CONFIG SET repl-backlog-size).
     pub fn set_capacity(&self, capacity: usize) {
         let mut inner = self.inner.lock();
