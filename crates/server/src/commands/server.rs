@@ -384,6 +384,48 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             e.value.encoding(),
             ser
         ))))
+    } else if is_kw(sub, "POPULATE") && (3..=5).contains(&args.len()) {
+        let count = arg_i64(&args[2])?;
+        if count < 0 {
+            return Err(CommandError::new(
+                "ERR count should be greater than or equal to 0",
+            ));
+        }
+        let prefix = args.get(3).map_or(&b"key"[..], |b| &b[..]);
+        let size = match args.get(4) {
+            Some(a) => {
+                let v = arg_i64(a)?;
+                if v < 0 {
+                    return Err(CommandError::new(
+                        "ERR size should be greater than or equal to 0",
+                    ));
+                }
+                Some(v as usize)
+            }
+            None => None,
+        };
+        let db = ctx.db();
+        let ks = &ctx.server.keyspace;
+        for i in 0..count {
+            let key = format!("{}:{i}", String::from_utf8_lossy(prefix));
+            let mut val = format!("value:{i}").into_bytes();
+            if let Some(n) = size {
+                val.resize(n, 0);
+            }
+            let mut g = ks.lock(ks.shard_of(key.as_bytes()));
+            ctx.server
+                .snapshots
+                .before_key_touch(&mut g, key.as_bytes());
+            let t = &mut g.dbs[db];
+            if t.get(key.as_bytes()).is_none() {
+                t.insert(crate::keyspace::Entry {
+                    key: crate::keyspace::SmallBytes::new(key.as_bytes()),
+                    value: crate::keyspace::Value::Str(crate::keyspace::SmallBytes::from_vec(val)),
+                    expire_at: 0,
+                });
+            }
+        }
+        ok()
     } else if is_kw(sub, "RELOAD") {
         // Save, empty the dataset, load the file back (tests use it to check save/load).
         let mut nosave = false;
