@@ -43,6 +43,9 @@ pub struct Client {
     pub monitor: bool,
     /// Shared, externally visible part.
     pub handle: Arc<ClientHandle>,
+    /// Command time for the current batch of pipelined commands (Unix ms; 0 = read the
+    /// clock per command). Like Redis's cached `mstime`, one clock read serves a batch.
+    pub now_ms: i64,
 }
 
 impl Client {
@@ -59,6 +62,7 @@ impl Client {
             close_after_reply: false,
             monitor: false,
             handle,
+            now_ms: 0,
         }
     }
 }

@@ -222,6 +222,11 @@ pub fn call(
             }
         }
     }
+    let now = if client.now_ms != 0 {
+        client.now_ms
+    } else {
+        crate::util::now_ms()
+    };
     let mut ctx = Ctx {
         server,
         client,
@@ -229,7 +234,7 @@ pub fn call(
         dirty: 0,
         effects: Effects::default(),
         custom_propagation: false,
-        now: crate::util::now_ms(),
+        now,
         hits: 0,
         misses: 0,
     };

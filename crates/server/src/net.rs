@@ -226,9 +226,9 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
             }
         };
         Stats::add(&server.stats.net_input_bytes, n as u64);
-        handle
-            .last_interaction_ms
-            .store(crate::util::now_ms(), Ordering::Relaxed);
+        let now = crate::util::now_ms();
+        client.now_ms = now;
+        handle.last_interaction_ms.store(now, Ordering::Relaxed);
         let limits = Limits {
             max_bulk_len: max_bulk,
             auth_required: !client.authenticated,
@@ -236,16 +236,20 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
         };
         let mut stats = LocalStats::default();
         let mut close = false;
+        let mut t_start = std::time::Instant::now();
         loop {
             match parser.parse(&mut rbuf, &limits) {
                 Ok(Some(args)) => {
                     if args.is_empty() {
                         continue;
                     }
-                    let t0 = std::time::Instant::now();
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
                     if slow_threshold >= 0 {
-                        let us = t0.elapsed().as_micros() as u64;
+                        // One clock read per command: this command's end is the next one's
+                        // start.
+                        let end = std::time::Instant::now();
+                        let us = end.duration_since(t_start).as_micros() as u64;
+                        t_start = end;
                         if us >= slow_threshold as u64 {
                             record_slow(server, client, &args, us);
                         }

@@ -292,21 +292,25 @@ impl<'a> Ctx<'a> {
         self.server.is_replica()
     }
 
-    /// Expires `key` in `db` if its time has passed. On a master the key is deleted and a
-    /// `DEL` is recorded for the log; on a replica it is only reported as gone.
-    /// Returns true if the key is (logically) expired.
-    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+    /// Position of `key` in `db` if it is live. A logically expired key is deleted on a
+    /// master (recording a `DEL` for the log) and reported absent; a replica only hides it.
+    /// One hash probe in the common case.
+    pub fn live_position(&mut self, db: usize, key: &[u8]) -> Option<usize> {
         let now = self.now;
-        let replica = self.is_replica() && !self.client.is_master;
         let t = self.table_in(db, key);
-        let expired = matches!(t.get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now);
-        if !expired {
-            return false;
+        let pos = t.position(key)?;
+        let exp = t.at(pos).map_or(0, |e| e.expire_at);
+        if exp == 0 || exp > now {
+            return Some(pos);
         }
-        if replica {
-            return true;
+        if self.is_replica() && !self.client.is_master {
+            return None;
         }
-        t.remove(key);
+        if self.client.is_master {
+            // Applying our master's stream: its DEL will come; keep the key meanwhile.
+            return Some(pos);
+        }
+        self.table_in(db, key).remove(key);
         self.server
             .stats
             .expired_keys
@@ -315,23 +319,33 @@ impl<'a> Ctx<'a> {
             db,
             vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
         ));
-        true
+        None
+    }
+
+    /// Expires `key` in `db` if its time has passed (see [`Ctx::live_position`]). Returns
+    /// true if the key is (logically) expired or absent... precisely: true when it was expired.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let now = self.now;
+        let expired = matches!(self.table_in(db, key).get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now);
+        if expired {
+            self.live_position(db, key);
+        }
+        expired
     }
 
     /// Looks `key` up for reading in the current db, counting a hit or miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Entry> {
         let db = self.client.db;
-        if self.expire_if_needed(db, key) {
-            self.misses += 1;
-            return None;
+        match self.live_position(db, key) {
+            Some(p) => {
+                self.hits += 1;
+                self.table_in(db, key).at(p)
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
         }
-        let found = self.table_in(db, key).position(key).is_some();
-        if found {
-            self.hits += 1;
-        } else {
-            self.misses += 1;
-        }
-        self.table_in(db, key).get(key)
     }
 
     /// Looks `key` up for writing (expired keys are removed first; no hit/miss stats).
@@ -342,10 +356,8 @@ impl<'a> Ctx<'a> {
 
     /// [`Ctx::lookup_write`] in a given database.
     pub fn lookup_write_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
-        if self.expire_if_needed(db, key) && self.is_replica() {
-            return None;
-        }
-        self.table_in(db, key).get_mut(key)
+        let p = self.live_position(db, key)?;
+        self.table_in(db, key).at_mut(p)
     }
 
     /// Records a replication effect in the current db, and turns off default propagation.

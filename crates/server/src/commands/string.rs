@@ -167,8 +167,11 @@ fn set_generic(
     } else {
         None
     };
+    // Plain SET overwrites whatever is there (a logically expired key included), so it
+    // needs no existence check: one hash probe in total.
     let exists = match &old {
         Some(o) => o.is_some(),
+        None if cond == Cond::None && exp != Expiry::KeepTtl => false,
         None => ctx.lookup_write(key).is_some(),
     };
     if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
