@@ -244,3 +244,38 @@ pub fn repr(b: &[u8]) -> String {
     s.push('"');
     s
 }
+
+/// Redis 7.0 looks subcommands up in a table before running the command: an unknown
+/// subcommand gets `ERR unknown subcommand 'x'. Try CMD HELP.` and a known one with the wrong
+/// argument count gets `ERR wrong number of arguments for 'cmd|sub' command`. `table` lists
+/// `(subcommand, arity)` with Redis's arity convention (the command name counts).
+pub fn check_subcommand(
+    parent: &str,
+    args: &[bytes::Bytes],
+    table: &[(&str, i32)],
+) -> Result<(), String> {
+    let sub = &args[1];
+    let Some((name, arity)) = table
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+    else {
+        let shown: String = String::from_utf8_lossy(sub).chars().take(128).collect();
+        return Err(format!(
+            "ERR unknown subcommand '{shown}'. Try {} HELP.",
+            parent.to_ascii_uppercase()
+        ));
+    };
+    let n = args.len();
+    let ok = if *arity >= 0 {
+        n == *arity as usize
+    } else {
+        n >= (-*arity) as usize
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "ERR wrong number of arguments for '{parent}|{name}' command"
+        ))
+    }
+}
