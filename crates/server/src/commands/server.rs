@@ -259,7 +259,18 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `CONFIG GET|SET|RESETSTAT|REWRITE ...`
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    crate::util::check_subcommand("config", args, &[("get", -3), ("set", -4), ("resetstat", 2), ("rewrite", 2), ("help", 2)]).map_err(CommandError::msg)?;
+    crate::util::check_subcommand(
+        "config",
+        args,
+        &[
+            ("get", -3),
+            ("set", -4),
+            ("resetstat", 2),
+            ("rewrite", 2),
+            ("help", 2),
+        ],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     let wrong = || {
         CommandError::msg(format!(
@@ -521,7 +532,12 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// `SLOWLOG GET [n] | LEN | RESET | HELP`
 fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    crate::util::check_subcommand("slowlog", args, &[("get", -2), ("len", 2), ("reset", 2), ("help", 2)]).map_err(CommandError::msg)?;
+    crate::util::check_subcommand(
+        "slowlog",
+        args,
+        &[("get", -2), ("len", 2), ("reset", 2), ("help", 2)],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     if is_kw(sub, "GET") && args.len() <= 3 {
         let n = if args.len() == 3 {
