@@ -384,6 +384,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Ok(match p.as_str() {
             "string" => Frame::bulk(b"Hello World"),
             "integer" => Frame::Integer(12345),
+            // Redis replies exactly 3.141 (not pi).
+            #[allow(clippy::approx_constant)]
             "double" => Frame::Double(3.141),
             "bignum" => Frame::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
             "null" => Frame::Null,
@@ -463,9 +465,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for a in &args[2..] {
             if is_kw(a, "NOSAVE") {
                 nosave = true;
-            } else if is_kw(a, "NOFLUSH") {
-                noflush = true;
-            } else if is_kw(a, "MERGE") {
+            } else if is_kw(a, "NOFLUSH") || is_kw(a, "MERGE") {
                 noflush = true;
             } else {
                 return Err(err::SYNTAX);

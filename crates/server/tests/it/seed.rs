@@ -40,7 +40,7 @@ fn seed_config_pidfile_and_kill_cat_pidfile() {
         c.run("CONFIG GET dir"),
         format!("[$dir, ${}]", s.dir().join("db").display())
     );
-    assert_eq!(c.run("CONFIG GET slaveof").len() > 2, true);
+    assert!(c.run("CONFIG GET slaveof").len() > 2, "slaveof is kept");
     // The seed's stop script: kill $(cat pidfile).
     let st = Command::new("sh")
         .arg("-c")
