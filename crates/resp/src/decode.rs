@@ -84,7 +84,8 @@ fn scan(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, ProtocolE
             // Every element takes at least 3 bytes, so a count beyond what the buffer could
             // hold is only ever "incomplete"; checked math keeps hostile counts harmless.
             let count = if kind == b'%' || kind == b'|' {
-                n.checked_mul(2).ok_or(ProtocolError::InvalidMultibulkLength)?
+                n.checked_mul(2)
+                    .ok_or(ProtocolError::InvalidMultibulkLength)?
             } else {
                 n
             };

@@ -25,7 +25,10 @@ fn put_bulk(out: &mut BytesMut, b: &[u8]) {
 /// inject protocol, so they become spaces (as Redis does for error replies).
 fn put_line(out: &mut BytesMut, s: &[u8]) {
     if s.iter().any(|&c| c == b'\r' || c == b'\n') {
-        out.extend(s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        out.extend(
+            s.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
     } else {
         out.put_slice(s);
     }

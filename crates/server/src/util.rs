@@ -196,6 +196,62 @@ pub fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
+/// Redis 7.0 looks subcommands up in a table before running the command: an unknown
+/// subcommand gets `ERR unknown subcommand 'x'. Try CMD HELP.` and a known one with the wrong
+/// argument count gets `ERR wrong number of arguments for 'cmd|sub' command`. `table` lists
+/// `(subcommand, arity)` with Redis's arity convention (the command name counts).
+pub fn check_subcommand(
+    parent: &str,
+    args: &[bytes::Bytes],
+    table: &[(&str, i32)],
+) -> Result<(), String> {
+    let sub = &args[1];
+    let Some((name, arity)) = table
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+    else {
+        let shown: String = String::from_utf8_lossy(sub).chars().take(128).collect();
+        return Err(format!(
+            "ERR unknown subcommand '{shown}'. Try {} HELP.",
+            parent.to_ascii_uppercase()
+        ));
+    };
+    let n = args.len();
+    let ok = if *arity >= 0 {
+        n == *arity as usize
+    } else {
+        n >= (-*arity) as usize
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "ERR wrong number of arguments for '{parent}|{name}' command"
+        ))
+    }
+}
+
+/// Quotes bytes the way Redis's `sdscatrepr` does (MONITOR, CLIENT LIST, error messages).
+pub fn repr(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() + 2);
+    s.push('"');
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,25 +278,4 @@ mod tests {
         assert!(glob_match(b"a\\*b", b"a*b", false));
         assert!(glob_match(b"*a*", b"bab", false));
     }
-}
-
-/// Quotes bytes the way Redis's `sdscatrepr` does (MONITOR, CLIENT LIST, error messages).
-pub fn repr(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() + 2);
-    s.push('"');
-    for &c in b {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }

@@ -88,7 +88,7 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// `SELECT index`
 fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let n = crate::util::parse_i64(&args[1]).ok_or(err::INVALID_DB)?;
+    let n = crate::util::parse_i64(&args[1]).ok_or(err::NOT_INT)?;
     if n < 0 || n as usize >= ctx.server.keyspace.databases() {
         return Err(err::DB_INDEX);
     }
@@ -262,6 +262,29 @@ fn parse_type(a: &[u8]) -> Result<&'static str, CommandError> {
 
 /// `CLIENT <subcommand> ...`
 fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    crate::util::check_subcommand(
+        "client",
+        args,
+        &[
+            ("id", 2),
+            ("setname", 3),
+            ("getname", 2),
+            ("list", -2),
+            ("info", 2),
+            ("kill", -3),
+            ("no-evict", 3),
+            ("reply", 3),
+            ("help", 2),
+            ("pause", -3),
+            ("unpause", 2),
+            ("tracking", -3),
+            ("trackinginfo", 2),
+            ("getredir", 2),
+            ("caching", 3),
+            ("unblock", -3),
+        ],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     let n = args.len();
     let unknown = || {

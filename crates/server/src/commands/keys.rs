@@ -157,7 +157,7 @@ fn expire_generic(
     let invalid = || CommandError::msg(format!("ERR invalid expire time in '{name}' command"));
     let mut when = v;
     if seconds {
-        if v > i64::MAX / 1000 || v < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&v) {
             return Err(invalid());
         }
         when = v * 1000;

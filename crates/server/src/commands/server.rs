@@ -107,18 +107,21 @@ fn command_info(c: &CommandSpec) -> Frame {
     if c.flags & ALL_KEYS == 0 && c.keys.first == 0 && c.flags & (WRITE | READONLY) == 0 {
         // Redis marks key-less informational commands the same way; nothing to add.
     }
-    let mut cats = vec![Frame::simple(match c.group {
-        "string" => "@string",
-        "generic" => "@keyspace",
-        "connection" => "@connection",
-        _ => "@admin",
-    })];
+    // Redis's order: categories implied by flags (@write, @read, @admin...), then the
+    // command's group, then @fast or @slow.
+    let mut cats = Vec::new();
     if c.flags & WRITE != 0 {
         cats.push(Frame::simple("@write"));
     }
     if c.flags & READONLY != 0 {
         cats.push(Frame::simple("@read"));
     }
+    cats.push(Frame::simple(match c.group {
+        "string" => "@string",
+        "generic" => "@keyspace",
+        "connection" => "@connection",
+        _ => "@admin",
+    }));
     cats.push(Frame::simple(if c.flags & FAST != 0 {
         "@fast"
     } else {
@@ -146,6 +149,20 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             dispatch::all_commands().map(command_info).collect(),
         ));
     }
+    crate::util::check_subcommand(
+        "command",
+        args,
+        &[
+            ("count", 2),
+            ("info", -2),
+            ("docs", -2),
+            ("list", -2),
+            ("getkeys", -4),
+            ("getkeysandflags", -4),
+            ("help", 2),
+        ],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     if is_kw(sub, "COUNT") && args.len() == 2 {
         Ok(Frame::Integer(dispatch::all_commands().count() as i64))
@@ -158,7 +175,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Ok(Frame::Array(
             args[2..]
                 .iter()
-                .map(|n| dispatch::lookup(n).map_or(Frame::NullArray, command_info))
+                .map(|n| dispatch::lookup(n).map_or(Frame::Null, command_info))
                 .collect(),
         ))
     } else if is_kw(sub, "DOCS") {
@@ -242,6 +259,18 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `CONFIG GET|SET|RESETSTAT|REWRITE ...`
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    crate::util::check_subcommand(
+        "config",
+        args,
+        &[
+            ("get", -3),
+            ("set", -4),
+            ("resetstat", 2),
+            ("rewrite", 2),
+            ("help", 2),
+        ],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     let wrong = || {
         CommandError::msg(format!(
@@ -337,7 +366,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let sub = &args[1];
     if is_kw(sub, "SLEEP") && args.len() == 3 {
-        let secs = crate::util::parse_f64(&args[2]).ok_or(err::NOT_FLOAT)?;
+        // Redis parses with atof: text that is not a number sleeps 0 seconds.
+        let secs = crate::util::parse_f64(&args[2]).unwrap_or(0.0);
         if secs > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
         }
@@ -354,6 +384,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Ok(match p.as_str() {
             "string" => Frame::bulk(b"Hello World"),
             "integer" => Frame::Integer(12345),
+            // Redis replies exactly 3.141 (not pi).
+            #[allow(clippy::approx_constant)]
             "double" => Frame::Double(3.141),
             "bignum" => Frame::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
             "null" => Frame::Null,
@@ -433,9 +465,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         for a in &args[2..] {
             if is_kw(a, "NOSAVE") {
                 nosave = true;
-            } else if is_kw(a, "NOFLUSH") {
-                noflush = true;
-            } else if is_kw(a, "MERGE") {
+            } else if is_kw(a, "NOFLUSH") || is_kw(a, "MERGE") {
                 noflush = true;
             } else {
                 return Err(err::SYNTAX);
@@ -502,10 +532,17 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 /// `SLOWLOG GET [n] | LEN | RESET | HELP`
 fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    crate::util::check_subcommand(
+        "slowlog",
+        args,
+        &[("get", -2), ("len", 2), ("reset", 2), ("help", 2)],
+    )
+    .map_err(CommandError::msg)?;
     let sub = &args[1];
     if is_kw(sub, "GET") && args.len() <= 3 {
         let n = if args.len() == 3 {
-            let v = arg_i64(&args[2])?;
+            // Redis: anything that is not an integer >= -1 gets the same message.
+            let v = crate::util::parse_i64(&args[2]).unwrap_or(i64::MIN);
             if v < -1 {
                 return Err(CommandError::new(
                     "ERR count should be greater than or equal to -1",

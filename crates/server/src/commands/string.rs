@@ -125,7 +125,10 @@ fn expiry_at(ctx: &Ctx, unit: &[u8], n: &[u8], cmd: &str) -> Result<i64, Command
 fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut cond = Cond::None;
     let mut get_old = false;
-    let mut exp = Expiry::None;
+    let mut keepttl = false;
+    // Like Redis, a repeated expiry option of the same kind is allowed and the last one wins;
+    // only that last value is validated.
+    let mut expiry: Option<(&Bytes, &Bytes)> = None;
     let mut i = 3;
     while i < args.len() {
         let a = &args[i];
@@ -136,20 +139,27 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             cond = Cond::Xx;
         } else if is_kw(a, "GET") {
             get_old = true;
-        } else if is_kw(a, "KEEPTTL") && exp == Expiry::None {
-            exp = Expiry::KeepTtl;
+        } else if is_kw(a, "KEEPTTL") && expiry.is_none() {
+            keepttl = true;
         } else if (is_kw(a, "EX") || is_kw(a, "PX") || is_kw(a, "EXAT") || is_kw(a, "PXAT"))
-            && exp == Expiry::None
-            && next.is_some()
+            && !keepttl
+            && expiry.map_or(true, |(k, _)| k.eq_ignore_ascii_case(a))
         {
-            let n = next.ok_or(err::SYNTAX)?;
-            exp = Expiry::At(expiry_at(ctx, a, n, "set")?);
+            let Some(n) = next else {
+                return Err(err::SYNTAX);
+            };
+            expiry = Some((a, n));
             i += 1;
         } else {
             return Err(err::SYNTAX);
         }
         i += 1;
     }
+    let exp = match expiry {
+        Some((kw, n)) => Expiry::At(expiry_at(ctx, kw, n, "set")?),
+        None if keepttl => Expiry::KeepTtl,
+        None => Expiry::None,
+    };
     set_generic(ctx, &args[1], &args[2], cond, exp, get_old, args)
 }
 
