@@ -172,7 +172,7 @@ impl Server {
         let requirepass = config.requirepass.clone().map(Bytes::from);
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
-            keyspace: Keyspace::new(config.databases as usize),
+            keyspace: Keyspace::new(config.databases),
             log: ReplLog::new(config.repl_backlog_size as usize),
             clients: Clients::default(),
             stats: Stats::default(),

@@ -394,14 +394,14 @@ impl<'b> Args<'b> {
         self.args.len().saturating_sub(self.pos)
     }
     /// The next argument.
-    pub fn next(&mut self) -> Option<&'b Bytes> {
+    pub fn next_arg(&mut self) -> Option<&'b Bytes> {
         let a = self.args.get(self.pos)?;
         self.pos += 1;
         Some(a)
     }
     /// The next argument or a syntax error.
     pub fn next_or_syntax(&mut self) -> Result<&'b Bytes, CommandError> {
-        self.next().ok_or(err::SYNTAX)
+        self.next_arg().ok_or(err::SYNTAX)
     }
     /// Peeks at the next argument, upper-cased comparison helper.
     pub fn peek_is(&self, kw: &str) -> bool {

@@ -30,6 +30,9 @@ use std::hash::BuildHasher;
 /// and that one shard (the unit a snapshot copies on first write) stays small.
 pub const SHARDS: usize = 256;
 
+/// Snapshot pre-images by (db, key): the key's serialized RDB record, or `None` if absent.
+pub type Preimages = hashbrown::HashMap<(usize, Box<[u8]>), Option<Vec<u8>>>;
+
 /// One shard: a slice of every database.
 pub struct Shard {
     /// One table per database.
@@ -39,7 +42,7 @@ pub struct Shard {
     /// While a snapshot is running and this shard is not serialized yet: the serialized
     /// point-in-time image of each key touched since the snapshot began (`None`: the key did
     /// not exist), by (db, key). See `persistence/snapshot.rs`.
-    pub preimages: hashbrown::HashMap<(usize, Box<[u8]>), Option<Vec<u8>>>,
+    pub preimages: Preimages,
 }
 
 /// All databases' keys.

@@ -265,9 +265,10 @@ mod tests {
     use std::sync::Arc;
 
     fn server() -> Arc<Server> {
-        let mut cfg = ferrodis_config::Config::default();
-        cfg.repl_backlog_size = 256 * 1024 * 1024;
-        Server::new(cfg)
+        Server::new(ferrodis_config::Config {
+            repl_backlog_size: 256 * 1024 * 1024,
+            ..Default::default()
+        })
     }
 
     fn client(s: &Server, master: bool) -> Client {

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn new_server(replica: bool) -> Arc<Server> {
-    let mut cfg = Config::default();
-    cfg.repl_backlog_size = 512 * 1024 * 1024;
-    let s = Server::new(cfg);
+    let s = Server::new(Config {
+        repl_backlog_size: 512 * 1024 * 1024,
+        ..Default::default()
+    });
     s.replica.store(replica, Ordering::Relaxed);
     s
 }
