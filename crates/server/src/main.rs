@@ -61,7 +61,13 @@ fn run(config: Config) -> i32 {
     } else {
         tracing::info!("Configuration loaded");
     }
-    let threads = if config.io_threads <= 1 {
+    let env_threads = std::env::var("FERRODIS_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let threads = if let Some(n) = env_threads {
+        n
+    } else if config.io_threads <= 1 {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
