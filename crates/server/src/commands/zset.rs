@@ -1038,6 +1038,11 @@ fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZINTERCARD numkeys key [key ...] [LIMIT limit]`
 fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if arg_i64(&args[1])? < 1 {
+        return Err(CommandError::new(
+            "ERR at least 1 input key is needed for 'zintercard' command",
+        ));
+    }
     let (keys, rest) = numkeys(args, 1)?;
     let limit = limit_opt(rest)?;
     let mut argv = vec![Bytes::new(), Bytes::from(keys.len().to_string())];
