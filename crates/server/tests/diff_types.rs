@@ -3,6 +3,8 @@
 //! Replies whose order is unspecified (hashtable encodings) are compared sorted; random
 //! commands (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) are checked for shape only.
 
+#![allow(clippy::unwrap_used)] // test binary: a failed setup step should just panic
+
 use bytes::BytesMut;
 use ferrodis_resp::{decode, encode_command, Frame};
 use std::io::{Read, Write};

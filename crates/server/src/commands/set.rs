@@ -348,7 +348,7 @@ fn op_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
         return Ok(Frame::Integer(0));
     }
     let lim = limits(ctx);
-    let s = Set::from_members(v, &lim);
+    let s = Set::from_members_with(v, &lim);
     let n = s.len() as i64;
     ctx.table(dst)
         .set_value(dst, Value::Set(Box::new(s)), false);

@@ -206,7 +206,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>) -> i64 {
         return 0;
     }
     let lim = limits(ctx);
-    let z = ZSet::from_pairs(pairs, &lim);
+    let z = ZSet::from_pairs_with(pairs, &lim);
     let n = z.len() as i64;
     ctx.table(dst)
         .set_value(dst, Value::ZSet(Box::new(z)), false);
@@ -262,7 +262,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(CommandError::new(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -829,6 +829,9 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::NullArray)
 }
 
+/// Owned (member, score) pairs.
+type Pairs = Vec<(Vec<u8>, f64)>;
+
 #[derive(Clone, Copy, PartialEq)]
 enum SetOp {
     Union,
@@ -844,7 +847,7 @@ enum Agg {
 }
 
 /// An input of ZUNION & co: a sorted set, or a plain set (scores 1).
-fn input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<(Vec<u8>, f64)>>, CommandError> {
+fn input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Pairs>, CommandError> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(Entry {
@@ -882,7 +885,7 @@ fn zsetop(
     op: SetOp,
     name: &str,
     store: bool,
-) -> Result<(Vec<(Vec<u8>, f64)>, bool), CommandError> {
+) -> Result<(Pairs, bool), CommandError> {
     let n = arg_i64(&args[at])?;
     if n < 1 {
         return Err(CommandError::msg(format!(
@@ -1139,7 +1142,7 @@ mod tests {
             h.s("ZREVRANGEBYSCORE z 3 2 WITHSCORES")
                 .matches('$')
                 .count(),
-            4
+            6
         );
         assert_eq!(h.s("ZPOPMIN z"), "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
         assert_eq!(h.s("ZREMRANGEBYRANK z 0 -1"), ":2\r\n");

@@ -7,6 +7,9 @@ use super::packed::Packed;
 use super::Limits;
 use crate::keyspace::SmallBytes;
 
+/// A borrowed (field, value) pair.
+pub type FieldValue<'a> = (&'a [u8], &'a [u8]);
+
 /// A hash.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hash {
@@ -28,8 +31,13 @@ impl Hash {
         Self::default()
     }
 
-    /// Builds a hash from loaded pairs (RDB), choosing the encoding Redis would.
-    pub fn from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Hash {
+    /// Builds a hash from loaded pairs (RDB) with the default thresholds.
+    pub fn from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Hash {
+        Self::from_pairs_with(pairs, &super::DEFAULT_HASH)
+    }
+
+    /// Builds a hash from loaded pairs (RDB), choosing the encoding Redis would under `lim`.
+    pub fn from_pairs_with(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &Limits) -> Hash {
         let mut h = Hash::new();
         for (f, v) in &pairs {
             h.set(f, v, lim);
@@ -95,7 +103,7 @@ impl Hash {
         self.get(field).is_some()
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let Hash::Packed(p) = self {
             let mut t = DenseMap::with_capacity(p.len() / 2 + 1);
             let mut it = p.iter();
@@ -110,7 +118,7 @@ impl Hash {
     /// field or value is longer than `lim.value` or the hash grows past `lim.entries`.
     pub fn set(&mut self, field: &[u8], value: &[u8], lim: &Limits) -> bool {
         if matches!(self, Hash::Packed(_)) && (field.len() > lim.value || value.len() > lim.value) {
-            self.to_table();
+            self.convert_to_table();
         }
         let new = match self {
             Hash::Packed(p) => match Self::packed_find(p, field) {
@@ -127,7 +135,7 @@ impl Hash {
             Hash::Table(t) => t.insert(field, SmallBytes::new(value)).is_none(),
         };
         if new && self.len() > lim.entries {
-            self.to_table();
+            self.convert_to_table();
         }
         new
     }
@@ -171,7 +179,7 @@ impl Hash {
 
     /// One HSCAN step: the next cursor and the pairs visited. A `listpack` hash is returned
     /// whole with cursor 0, as Redis does.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&[u8], &[u8])>) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<FieldValue<'_>>) {
         match self {
             Hash::Packed(_) => (0, self.iter().collect()),
             Hash::Table(t) => {
@@ -214,19 +222,5 @@ mod tests {
         let mut h2 = Hash::new();
         h2.set(b"x", b"123456789", &lim);
         assert_eq!(h2.encoding(), "hashtable");
-    }
-
-    /// Field/value pairs (for RDB and replication snapshots).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.pairs.iter().map(|(f, v)| (f.as_ref(), v.as_ref()))
-    }
-    /// A hash from loaded pairs.
-    pub fn from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
-        Hash {
-            pairs: pairs
-                .into_iter()
-                .map(|(f, v)| (Bytes::from(f), Bytes::from(v)))
-                .collect(),
-        }
     }
 }

@@ -28,6 +28,22 @@ pub struct Limits {
     pub value: usize,
 }
 
+/// Redis's default thresholds (used where no configuration is at hand).
+pub const DEFAULT_HASH: Limits = Limits {
+    entries: 512,
+    value: 64,
+};
+/// Default `set-max-intset-entries`.
+pub const DEFAULT_SET: Limits = Limits {
+    entries: 512,
+    value: 0,
+};
+/// Default `zset-max-listpack-*`.
+pub const DEFAULT_ZSET: Limits = Limits {
+    entries: 128,
+    value: 64,
+};
+
 impl Limits {
     /// `hash-max-listpack-*` from a configuration.
     pub fn hash(c: &ferrodis_config::Config) -> Limits {

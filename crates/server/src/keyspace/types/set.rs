@@ -32,8 +32,13 @@ impl Set {
         Self::default()
     }
 
-    /// Builds a set from loaded members (RDB), choosing the encoding Redis would.
-    pub fn from_members(members: Vec<Vec<u8>>, lim: &Limits) -> Set {
+    /// Builds a set from loaded members (RDB) with the default threshold.
+    pub fn from_members(members: Vec<Vec<u8>>) -> Set {
+        Self::from_members_with(members, &super::DEFAULT_SET)
+    }
+
+    /// Builds a set from members, choosing the encoding Redis would under `lim`.
+    pub fn from_members_with(members: Vec<Vec<u8>>, lim: &Limits) -> Set {
         let mut s = Set::new();
         for m in &members {
             s.add(m, lim);
@@ -78,7 +83,7 @@ impl Set {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let Set::Ints(v) = self {
             let mut t = DenseMap::with_capacity(v.len() + 1);
             for i in v.iter() {
@@ -98,13 +103,13 @@ impl Set {
                         Err(p) => {
                             v.insert(p, i);
                             if v.len() > lim.entries {
-                                self.to_table();
+                                self.convert_to_table();
                             }
                             true
                         }
                     }
                 }
-                None => self.to_table(),
+                None => self.convert_to_table(),
             }
         }
         match self {
@@ -188,16 +193,5 @@ mod tests {
         assert!(s.contains(b"1") && s.contains(b"7") && !s.contains(b"2"));
         assert!(s.remove(b"1"));
         assert_eq!(s.len(), 3);
-    }
-
-    /// Members (for RDB and replication snapshots).
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.members.iter().map(|b| b.as_ref())
-    }
-    /// A set from loaded members.
-    pub fn from_members(members: Vec<Vec<u8>>) -> Self {
-        Set {
-            members: members.into_iter().map(Bytes::from).collect(),
-        }
     }
 }

@@ -148,7 +148,7 @@ impl ZSet {
 
     /// A sorted set of `pairs` (distinct members), in the encoding Redis would choose for a
     /// set of this size: used by RDB load and by ZUNIONSTORE/ZRANGESTORE-style results.
-    pub fn from_pairs(pairs: Vec<(Vec<u8>, f64)>, lim: &Limits) -> ZSet {
+    pub fn from_pairs_with(pairs: Vec<(Vec<u8>, f64)>, lim: &Limits) -> ZSet {
         let packed = pairs.len() <= lim.entries && pairs.iter().all(|(m, _)| m.len() <= lim.value);
         let mut z = if packed {
             ZSet::new()
@@ -173,6 +173,11 @@ impl ZSet {
             }
         }
         z
+    }
+
+    /// [`ZSet::from_pairs_with`] with the default thresholds (RDB load).
+    pub fn from_pairs(pairs: Vec<(Vec<u8>, f64)>) -> ZSet {
+        Self::from_pairs_with(pairs, &super::DEFAULT_ZSET)
     }
 
     /// Number of members.
@@ -243,7 +248,7 @@ impl ZSet {
         }
     }
 
-    fn to_sorted(&mut self) {
+    fn convert_to_sorted(&mut self) {
         if let ZSet::Packed(p) = self {
             let mut s = Sorted::new();
             for e in packed_entries(p) {
@@ -263,7 +268,7 @@ impl ZSet {
             let old_score = old.map(|e| e.score);
             if old.is_none() && (entries.len() + 1 > lim.entries || member.len() > lim.value) {
                 drop(entries);
-                self.to_sorted();
+                self.convert_to_sorted();
                 return self.insert(member, score, lim);
             }
             if let Some(o) = old {
@@ -489,20 +494,6 @@ mod tests {
             assert_eq!(z.remove_range(10, 20), 10);
             assert_eq!(z.len(), n - 10);
             check(&z, &lim);
-        }
-    }
-
-    /// (member, score) pairs (for RDB and replication snapshots).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
-        self.members.iter().map(|(m, s)| (m.as_ref(), *s))
-    }
-    /// A sorted set from loaded pairs.
-    pub fn from_pairs(pairs: Vec<(Vec<u8>, f64)>) -> Self {
-        ZSet {
-            members: pairs
-                .into_iter()
-                .map(|(m, s)| (Bytes::from(m), s))
-                .collect(),
         }
     }
 }
