@@ -8,10 +8,13 @@
 //! by dispatch before the locks are released.
 
 pub mod connection;
+pub mod hash;
 pub mod keys;
 pub mod persist;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use crate::client::Client;
 use crate::keyspace::{Entry, Shard, Table};
@@ -160,6 +163,9 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     server::COMMANDS,
     persist::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

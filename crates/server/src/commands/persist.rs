@@ -53,7 +53,7 @@ pub fn to_rdb(v: &Value) -> ferrodis_rdb::Value {
         Value::Str(s) => R::String(s.to_vec()),
         Value::List(l) => R::List(l.iter().map(<[u8]>::to_vec).collect()),
         Value::Hash(h) => R::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
-        Value::Set(s) => R::Set(s.iter().map(<[u8]>::to_vec).collect()),
+        Value::Set(s) => R::Set(s.iter().map(|m| m.into_owned()).collect()),
         Value::ZSet(z) => R::ZSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
         Value::Stream(s) => R::Stream(s.clone()),
     }

@@ -65,15 +65,9 @@ impl Value {
         match self {
             Value::Str(s) => s.heap_size(),
             Value::List(l) => l.items.iter().map(|b| b.len() + 32).sum::<usize>() + 48,
-            Value::Hash(h) => {
-                h.pairs
-                    .iter()
-                    .map(|(f, v)| f.len() + v.len() + 64)
-                    .sum::<usize>()
-                    + 48
-            }
-            Value::Set(s) => s.members.iter().map(|b| b.len() + 32).sum::<usize>() + 48,
-            Value::ZSet(z) => z.members.iter().map(|(b, _)| b.len() + 40).sum::<usize>() + 48,
+            Value::Hash(h) => h.heap_size() + 48,
+            Value::Set(s) => s.heap_size() + 48,
+            Value::ZSet(z) => z.heap_size() + 48,
             Value::Stream(_) => 1024,
         }
     }

@@ -123,7 +123,11 @@ pub fn write_entry<W: Write>(w: &mut Writer<W>, e: &Entry) -> io::Result<()> {
         Value::Str(s) => w.write_string(key, s, exp),
         Value::List(l) => w.write_list(key, l.len(), l.iter(), exp),
         Value::Hash(h) => w.write_hash(key, h.len(), h.iter(), exp),
-        Value::Set(s) => w.write_set(key, s.len(), s.iter(), exp),
+        Value::Set(s) => {
+            // Intset members are formatted on the fly, so collect them first.
+            let members: Vec<std::borrow::Cow<'_, [u8]>> = s.iter().collect();
+            w.write_set(key, s.len(), members.iter().map(|m| m.as_ref()), exp)
+        }
         Value::ZSet(z) => w.write_zset(key, z.len(), z.iter(), exp),
         Value::Stream(s) => w.write_stream(key, s, exp),
     }
