@@ -120,7 +120,8 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         Err(_) => return Err(CommandError::new("ERR Bad data format")),
     };
-    let Some(value) = crate::persistence::load::convert(value) else {
+    let cfg = ctx.server.config.read().clone();
+    let Some(value) = crate::persistence::load::convert(value, &cfg) else {
         return Err(CommandError::new("ERR Bad data format"));
     };
     let expire_at = if ttl == 0 {

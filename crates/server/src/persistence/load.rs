@@ -22,18 +22,19 @@ pub struct LoadInfo {
 
 /// Converts a decoded RDB value into the keyspace's representation. `None` for empty
 /// collections (Redis skips them).
-pub fn convert(v: ferrodis_rdb::Value) -> Option<Value> {
+pub fn convert(v: ferrodis_rdb::Value, cfg: &ferrodis_config::Config) -> Option<Value> {
+    use crate::keyspace::types::Limits;
     use ferrodis_rdb::Value as R;
     Some(match v {
         R::String(s) => Value::Str(SmallBytes::from_vec(s)),
         R::List(items) if items.is_empty() => return None,
         R::List(items) => Value::List(Box::new(List::from_items(items))),
         R::Set(m) if m.is_empty() => return None,
-        R::Set(m) => Value::Set(Box::new(Set::from_members(m))),
+        R::Set(m) => Value::Set(Box::new(Set::from_members_with(m, &Limits::set(cfg)))),
         R::Hash(p) if p.is_empty() => return None,
-        R::Hash(p) => Value::Hash(Box::new(Hash::from_pairs(p))),
+        R::Hash(p) => Value::Hash(Box::new(Hash::from_pairs_with(p, &Limits::hash(cfg)))),
         R::ZSet(p) if p.is_empty() => return None,
-        R::ZSet(p) => Value::ZSet(Box::new(ZSet::from_pairs(p))),
+        R::ZSet(p) => Value::ZSet(Box::new(ZSet::from_pairs_with(p, &Limits::zset(cfg)))),
         R::Stream(s) => Value::Stream(s),
     })
 }
@@ -46,6 +47,7 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
     let now = crate::util::now_ms();
     let mut db = 0u64;
     let mut info = LoadInfo::default();
+    let cfg = server.config.read().clone();
     loop {
         let item = reader.next_item().map_err(|e| e.to_string())?;
         match item {
@@ -74,7 +76,7 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
                     info.expired += 1;
                     continue;
                 }
-                let Some(value) = convert(e.value) else {
+                let Some(value) = convert(e.value, &cfg) else {
                     continue;
                 };
                 let shard = server.keyspace.shard_of(&e.key);
