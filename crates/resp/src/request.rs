@@ -103,22 +103,39 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: &Limits,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut out = Vec::new();
+        Ok(self.parse_into(buf, limits, &mut out)?.then_some(out))
+    }
+
+    /// Like [`RequestParser::parse`], but puts the arguments into `out` (cleared first), so
+    /// a connection can reuse one vector for every command. Returns whether a command was
+    /// parsed.
+    pub fn parse_into(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        out: &mut Vec<Bytes>,
+    ) -> Result<bool, ProtocolError> {
         loop {
             if self.remaining == 0 {
                 if buf.is_empty() {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 if buf[0] != b'*' {
                     match self.parse_inline(buf)? {
                         Some(args) if args.is_empty() => continue,
-                        other => return Ok(other),
+                        Some(args) => {
+                            *out = args;
+                            return Ok(true);
+                        }
+                        None => return Ok(false),
                     }
                 }
                 let Some(cr) = find_crlf(buf, 1) else {
                     if buf.len() > INLINE_MAX {
                         return Err(ProtocolError::TooBigMultibulkCount);
                     }
-                    return Ok(None);
+                    return Ok(false);
                 };
                 let n = parse_len(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
                 if n > i32::MAX as i64 {
@@ -139,7 +156,7 @@ impl RequestParser {
             // Read the bulk arguments that are complete.
             while self.remaining > 0 {
                 let Some(&first) = buf.get(self.pos) else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 if first != b'$' {
                     return Err(ProtocolError::ExpectedDollar(first as char));
@@ -148,7 +165,7 @@ impl RequestParser {
                     if buf.len() - self.pos > INLINE_MAX {
                         return Err(ProtocolError::TooBigBulkCount);
                     }
-                    return Ok(None);
+                    return Ok(false);
                 };
                 let len =
                     parse_len(&buf[self.pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
@@ -164,7 +181,7 @@ impl RequestParser {
                     // Make room for a big argument up front rather than doubling repeatedly,
                     // but never let a length header alone make us allocate much.
                     buf.reserve((end + 2 - buf.len()).min(RESERVE_MAX));
-                    return Ok(None);
+                    return Ok(false);
                 }
                 self.args.push((start, end));
                 self.pos = end + 2;
@@ -172,12 +189,9 @@ impl RequestParser {
             }
             let frozen = buf.split_to(self.pos).freeze();
             self.pos = 0;
-            let args = self
-                .args
-                .drain(..)
-                .map(|(s, e)| frozen.slice(s..e))
-                .collect();
-            return Ok(Some(args));
+            out.clear();
+            out.extend(self.args.drain(..).map(|(s, e)| frozen.slice(s..e)));
+            return Ok(true);
         }
     }
 

@@ -180,6 +180,8 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
     let mut parser = RequestParser::new();
+    let mut args: Vec<bytes::Bytes> = Vec::with_capacity(8);
+    let clock = quanta::Clock::new();
     let mut shutdown = server.shutdown.subscribe();
     let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     let handle = client.handle.clone();
@@ -236,19 +238,19 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
         };
         let mut stats = LocalStats::default();
         let mut close = false;
-        let mut t_start = std::time::Instant::now();
+        let mut t_start = clock.raw();
         loop {
-            match parser.parse(&mut rbuf, &limits) {
-                Ok(Some(args)) => {
+            match parser.parse_into(&mut rbuf, &limits, &mut args) {
+                Ok(true) => {
                     if args.is_empty() {
                         continue;
                     }
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
                     if slow_threshold >= 0 {
-                        // One clock read per command: this command's end is the next one's
-                        // start.
-                        let end = std::time::Instant::now();
-                        let us = end.duration_since(t_start).as_micros() as u64;
+                        // One cheap (TSC) clock read per command: this command's end is the
+                        // next one's start.
+                        let end = clock.raw();
+                        let us = clock.delta(t_start, end).as_micros() as u64;
                         t_start = end;
                         if us >= slow_threshold as u64 {
                             record_slow(server, client, &args, us);
@@ -262,7 +264,7 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                         monitor_rx = Some(server.monitor_tx.subscribe());
                     }
                 }
-                Ok(None) => break,
+                Ok(false) => break,
                 Err(e) => {
                     tracing::debug!("Protocol error ({e}) from client: {}", handle.addr);
                     wbuf.extend_from_slice(format!("-ERR Protocol error: {e}\r\n").as_bytes());
@@ -273,6 +275,8 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                 }
             }
         }
+        // Drop the last command's argument slices so the read buffer can be reused in place.
+        args.clear();
         if !close && rbuf.len() as u64 > qbuf_limit {
             tracing::warn!(
                 "Closing client that reached max query buffer length: {} (qbuf={})",
