@@ -109,6 +109,7 @@ pub fn runs_inside_multi(name: &str) -> bool {
 pub fn queue(client: &mut Client, args: &[Bytes]) -> CmdResult {
     if let Some(m) = client.multi.as_mut() {
         m.cmds.push(args.to_vec());
+        client.handle.multi.store(m.cmds.len() as i64, Ordering::Relaxed);
     }
     Ok(Frame::simple("QUEUED"))
 }

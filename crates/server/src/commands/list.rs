@@ -477,7 +477,7 @@ fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let deadline = blocking::parse_timeout(&args[5], ctx.now)?;
     match move_generic(ctx, &args[1], &args[2], from, to)? {
         Some(f) => Ok(f),
-        None => blocking::block_on(ctx, &args[1..2], deadline, Frame::Null),
+        None => blocking::block_on(ctx, &args[1..2], deadline, Frame::NullArray),
     }
 }
 
@@ -496,7 +496,7 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             Ok(f)
         }
-        None => blocking::block_on(ctx, &args[1..2], deadline, Frame::Null),
+        None => blocking::block_on(ctx, &args[1..2], deadline, Frame::NullArray),
     }
 }
 

@@ -325,6 +325,7 @@ impl<'a> Ctx<'a> {
             .stats
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.notify_in(db, ferrodis_config::notify::EXPIRED, "expired", key);
         self.effects.cmds.push((
             db,
             vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
