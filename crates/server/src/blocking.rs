@@ -28,7 +28,9 @@
 //!    try to serve from the first non-empty key (WRONGTYPE as usual) and, when served,
 //!    `ctx.propagate(vec!["ZPOPMIN", key])` (the deterministic form); otherwise
 //!    `return blocking::block_on(ctx, &args[1..args.len() - 1], deadline, Frame::NullArray)`.
-//! 3. Nothing else: ZADD on a waited key is a write with that key in its key positions, so
+//! 3. On a wake-up the command simply runs again. A WRONGTYPE result then means "the key
+//!    now holds another type" and the client keeps waiting, as in Redis.
+//! 4. Nothing else: ZADD on a waited key is a write with that key in its key positions, so
 //!    dispatch signals the waiters (commands with `ALL_KEYS` must call `Ctx::key_modified`).
 
 use crate::client::Client;
@@ -312,6 +314,10 @@ pub async fn park(
         let reply = dispatch::call(server, client, cmd, args, stats);
         if client.block.take().is_some() {
             continue; // still nothing for us: keep our place
+        }
+        if matches!(&reply, Err(e) if e == &crate::commands::err::WRONGTYPE) {
+            // The key was (re)created with another type: Redis keeps waiting for a list.
+            continue;
         }
         if let Err(e) = &reply {
             server.note_error(&e.0);
