@@ -79,17 +79,18 @@ impl Watches {
     }
 
     fn add(&self, db: usize, key: Bytes, flag: &Arc<AtomicBool>) {
-        self.map.lock().entry(key).or_default().push((db, flag.clone()));
+        self.map
+            .lock()
+            .entry(key)
+            .or_default()
+            .push((db, flag.clone()));
         self.active.fetch_add(1, Ordering::Relaxed);
     }
 
     fn remove(&self, db: usize, key: &[u8], flag: &Arc<AtomicBool>) {
         let mut m = self.map.lock();
         if let Some(v) = m.get_mut(key) {
-            if let Some(p) = v
-                .iter()
-                .position(|(d, f)| *d == db && Arc::ptr_eq(f, flag))
-            {
+            if let Some(p) = v.iter().position(|(d, f)| *d == db && Arc::ptr_eq(f, flag)) {
                 v.swap_remove(p);
                 self.active.fetch_sub(1, Ordering::Relaxed);
             }
@@ -102,14 +103,20 @@ impl Watches {
 
 /// Commands that run (instead of being queued) inside MULTI.
 pub fn runs_inside_multi(name: &str) -> bool {
-    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// Queues `args` in the client's transaction and answers `+QUEUED`.
 pub fn queue(client: &mut Client, args: &[Bytes]) -> CmdResult {
     if let Some(m) = client.multi.as_mut() {
         m.cmds.push(args.to_vec());
-        client.handle.multi.store(m.cmds.len() as i64, Ordering::Relaxed);
+        client
+            .handle
+            .multi
+            .store(m.cmds.len() as i64, Ordering::Relaxed);
     }
     Ok(Frame::simple("QUEUED"))
 }

@@ -93,7 +93,9 @@ impl PubSub {
         let mut ch_b = None;
         let msg_b = Bytes::copy_from_slice(msg);
         if let Some(subs) = self.channels.read().get(channel) {
-            let c = ch_b.get_or_insert_with(|| Bytes::copy_from_slice(channel)).clone();
+            let c = ch_b
+                .get_or_insert_with(|| Bytes::copy_from_slice(channel))
+                .clone();
             for (_, tx) in subs {
                 if tx.send(PubMsg::Message(c.clone(), msg_b.clone())).is_ok() {
                     n += 1;
@@ -103,7 +105,9 @@ impl PubSub {
         if self.npatterns.load(Ordering::Relaxed) > 0 {
             for (p, subs) in self.patterns.read().iter() {
                 if ferrodis_config::glob_match(p, channel, false) {
-                    let c = ch_b.get_or_insert_with(|| Bytes::copy_from_slice(channel)).clone();
+                    let c = ch_b
+                        .get_or_insert_with(|| Bytes::copy_from_slice(channel))
+                        .clone();
                     for (_, tx) in subs {
                         let m = PubMsg::PMessage(p.clone(), c.clone(), msg_b.clone());
                         if tx.send(m).is_ok() {
@@ -339,7 +343,9 @@ fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `PUBLISH channel message`
 fn publish(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(Frame::Integer(ctx.server.pubsub.publish(&args[1], &args[2])))
+    Ok(Frame::Integer(
+        ctx.server.pubsub.publish(&args[1], &args[2]),
+    ))
 }
 
 /// `SPUBLISH shardchannel message` (no cluster: shard channels are not tracked).
@@ -368,7 +374,9 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let mut v = Vec::new();
         for c in &args[2..] {
             v.push(Frame::Bulk(c.clone()));
-            v.push(Frame::Integer(chans.get(&c[..]).map_or(0, |s| s.len()) as i64));
+            v.push(Frame::Integer(
+                chans.get(&c[..]).map_or(0, |s| s.len()) as i64
+            ));
         }
         Ok(Frame::Array(v))
     } else if is_kw(sub, "NUMPAT") && args.len() == 2 {
@@ -480,6 +488,12 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         "pubsub",
         spublish,
     ),
-    spec("pubsub", -2, PUBSUB | LOADING | STALE, NONE, "pubsub", pubsub),
+    spec(
+        "pubsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        NONE,
+        "pubsub",
+        pubsub,
+    ),
 ];
-

@@ -367,8 +367,9 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Bytes::from(out),
         ))
     } else if is_kw(sub, "UNBLOCK") && (n == 3 || n == 4) {
-        let id = crate::util::parse_i64(&args[2])
-            .ok_or(CommandError::new("ERR value is not an integer or out of range"))?;
+        let id = crate::util::parse_i64(&args[2]).ok_or(CommandError::new(
+            "ERR value is not an integer or out of range",
+        ))?;
         let how = match args.get(3) {
             None => crate::blocking::UNBLOCK_TIMEOUT,
             Some(a) if is_kw(a, "TIMEOUT") => crate::blocking::UNBLOCK_TIMEOUT,

@@ -54,7 +54,14 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
         "list",
         brpoplpush,
     ),
-    spec("blmpop", -5, WRITE | BLOCKING | ALL_KEYS, NONE, "list", blmpop),
+    spec(
+        "blmpop",
+        -5,
+        WRITE | BLOCKING | ALL_KEYS,
+        NONE,
+        "list",
+        blmpop,
+    ),
 ];
 
 /// The list at `key` for reading: `Ok(None)` when missing, WRONGTYPE for other types.
@@ -445,11 +452,15 @@ fn move_generic(
         return Ok(None);
     }
     check_list(ctx, dst)?;
-    let Some(v) = pop_n(ctx, src, from_left, 1).pop() else {
+    let Some(v) = write_list(ctx, src)?.and_then(|l| l.pop(from_left)) else {
         return Ok(None);
     };
+    // Redis's order: the push is applied and notified first, then the pop (and del).
     list_or_create(ctx, dst)?.push(&v, to_left);
+    ctx.changed();
     ctx.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    ctx.notify(notify::LIST, if from_left { "lpop" } else { "rpop" }, src);
+    del_if_empty(ctx, src);
     ctx.propagate(vec![
         Bytes::from_static(b"LMOVE"),
         Bytes::copy_from_slice(src),
@@ -477,6 +488,8 @@ fn blmove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let deadline = blocking::parse_timeout(&args[5], ctx.now)?;
     match move_generic(ctx, &args[1], &args[2], from, to)? {
         Some(f) => Ok(f),
+        // Inside MULTI Redis answers a plain null here, not the timeout's null array.
+        None if ctx.client.in_exec => Ok(Frame::Null),
         None => blocking::block_on(ctx, &args[1..2], deadline, Frame::NullArray),
     }
 }
@@ -496,6 +509,7 @@ fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             Ok(f)
         }
+        None if ctx.client.in_exec => Ok(Frame::Null),
         None => blocking::block_on(ctx, &args[1..2], deadline, Frame::NullArray),
     }
 }
@@ -575,7 +589,10 @@ fn mpop_from(
             let n = itoa::Buffer::new().format(items.len()).as_bytes().to_vec();
             ctx.propagate(vec![Bytes::from_static(name), k.clone(), Bytes::from(n)]);
             ctx.key_modified(k);
-            return Ok(Some(Frame::Array(vec![Frame::Bulk(k.clone()), bulks(items)])));
+            return Ok(Some(Frame::Array(vec![
+                Frame::Bulk(k.clone()),
+                bulks(items),
+            ])));
         }
     }
     Ok(None)
