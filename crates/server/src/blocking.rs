@@ -73,12 +73,15 @@ pub const UNBLOCK_TIMEOUT: u8 = 1;
 /// `CLIENT UNBLOCK id ERROR`.
 pub const UNBLOCK_ERROR: u8 = 2;
 
+/// A parked client's waiter and the `(db, key)`s it is queued on.
+type ParkedClient = (Arc<Waiter>, Vec<(usize, Bytes)>);
+
 #[derive(Default)]
 struct Inner {
     /// `(db, key)` -> waiters, oldest first.
     keys: HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>,
     /// Parked clients -> their waiter and the keys they are queued on.
-    clients: HashMap<u64, (Arc<Waiter>, Vec<(usize, Bytes)>)>,
+    clients: HashMap<u64, ParkedClient>,
 }
 
 /// The registry of blocked clients. Lock order: shard locks -> this mutex (a leaf).
@@ -163,7 +166,7 @@ impl Blocking {
     pub fn signal_db(&self, db: Option<usize>) {
         let inner = self.inner.lock();
         for ((d, _), q) in inner.keys.iter() {
-            if db.is_none_or(|x| x == *d) {
+            if db.map_or(true, |x| x == *d) {
                 if let Some(w) = q.front() {
                     w.notify.notify_one();
                 }

@@ -41,11 +41,14 @@ pub struct WatchState {
     pub keys: Vec<(usize, Bytes, i64)>,
 }
 
+/// One watcher of a key: its database and the client's dirty flag.
+type Watcher = (usize, Arc<AtomicBool>);
+
 /// The server-wide WATCH registry. Lock order: shard locks -> this mutex (a leaf).
 #[derive(Default)]
 pub struct Watches {
     active: AtomicUsize,
-    map: Mutex<HashMap<Bytes, Vec<(usize, Arc<AtomicBool>)>>>,
+    map: Mutex<HashMap<Bytes, Vec<Watcher>>>,
 }
 
 impl Watches {

@@ -363,7 +363,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .keys()
             .filter(|c| {
                 args.get(2)
-                    .is_none_or(|p| ferrodis_config::glob_match(p, c, false))
+                    .map_or(true, |p| ferrodis_config::glob_match(p, c, false))
             })
             .map(|c| Frame::Bulk(c.clone()))
             .collect();
