@@ -46,6 +46,22 @@ pub struct Client {
     /// Command time for the current batch of pipelined commands (Unix ms; 0 = read the
     /// clock per command). Like Redis's cached `mstime`, one clock read serves a batch.
     pub now_ms: i64,
+    /// Open transaction (MULTI ... EXEC), see `multi.rs`.
+    pub multi: Option<Box<crate::multi::MultiState>>,
+    /// WATCHed keys, see `multi.rs`.
+    pub watch: Option<Box<crate::multi::WatchState>>,
+    /// True while EXEC runs the queued commands (blocking commands do not block).
+    pub in_exec: bool,
+    /// Set by a handler that must wait (see `blocking.rs`); dispatch parks the client.
+    pub block: Option<crate::blocking::BlockRequest>,
+    /// This client's entry in the blocked-keys registry, made on first use.
+    pub waiter: Option<Arc<crate::blocking::Waiter>>,
+    /// Pub/Sub state, made on first SUBSCRIBE/PSUBSCRIBE (see `pubsub.rs`).
+    pub pubsub: Option<Box<crate::pubsub::ClientPubSub>>,
+    /// Channels + patterns subscribed (RESP2 subscribed mode when > 0).
+    pub subscriptions: usize,
+    /// Replies sent before the handler's own reply (SUBSCRIBE a b answers twice).
+    pub extra_replies: Vec<ferrodis_resp::Frame>,
 }
 
 impl Client {
@@ -63,8 +79,42 @@ impl Client {
             monitor: false,
             handle,
             now_ms: 0,
+            multi: None,
+            watch: None,
+            in_exec: false,
+            block: None,
+            waiter: None,
+            pubsub: None,
+            subscriptions: 0,
+            extra_replies: Vec::new(),
         }
     }
+
+    /// The client's waiter for blocking commands.
+    pub fn waiter(&mut self) -> &Arc<crate::blocking::Waiter> {
+        let id = self.id;
+        self.waiter.get_or_insert_with(|| {
+            Arc::new(crate::blocking::Waiter {
+                client_id: id,
+                notify: Notify::new(),
+                unblock: std::sync::atomic::AtomicU8::new(0),
+            })
+        })
+    }
+}
+
+/// Adds or removes a CLIENT LIST flag letter (`b` blocked, `P` pubsub, `x` MULTI); the
+/// string reads `N` when no flag is set.
+pub fn set_flag(handle: &ClientHandle, flag: char, on: bool) {
+    let mut f = handle.flags.lock();
+    let mut s: String = f.chars().filter(|&c| c != flag && c != 'N').collect();
+    if on {
+        s.push(flag);
+    }
+    if s.is_empty() {
+        s.push('N');
+    }
+    *f = s;
 }
 
 /// The part of a client that other connections can see (CLIENT LIST, CLIENT KILL).
@@ -101,6 +151,12 @@ pub struct ClientHandle {
     pub qbuf: AtomicU64,
     /// Commands processed.
     pub commands: AtomicU64,
+    /// Channels subscribed (CLIENT LIST `sub=`).
+    pub sub: AtomicUsize,
+    /// Patterns subscribed (CLIENT LIST `psub=`).
+    pub psub: AtomicUsize,
+    /// Commands queued in MULTI, -1 outside (CLIENT LIST `multi=`).
+    pub multi: AtomicI64,
 }
 
 impl ClientHandle {
@@ -121,7 +177,7 @@ impl ClientHandle {
         let age = (now_ms - self.created_ms).max(0) / 1000;
         let idle = (now_ms - self.last_interaction_ms.load(Ordering::Relaxed)).max(0) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -131,6 +187,9 @@ impl ClientHandle {
             idle,
             self.flags.lock(),
             self.db.load(Ordering::Relaxed),
+            self.sub.load(Ordering::Relaxed),
+            self.psub.load(Ordering::Relaxed),
+            self.multi.load(Ordering::Relaxed),
             self.qbuf.load(Ordering::Relaxed),
             self.last_cmd.lock(),
             self.resp.load(Ordering::Relaxed),
@@ -168,6 +227,9 @@ impl Clients {
             kill_notify: Notify::new(),
             qbuf: AtomicU64::new(0),
             commands: AtomicU64::new(0),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
         });
         self.map.lock().insert(id, h.clone());
         self.count.fetch_add(1, Ordering::Relaxed);

@@ -91,9 +91,21 @@ pub fn execute(
         client.reply_mode = ReplyMode::On;
     }
     let reply = run(server, client, args, stats);
+    if client.block.is_some() {
+        // Parked: the connection task waits and sends the reply later (blocking.rs).
+        return;
+    }
     if let Err(ref e) = reply {
         stats.errors += 1;
         server.note_error(&e.0);
+    }
+    if !client.extra_replies.is_empty() {
+        // Commands with several replies (SUBSCRIBE a b): all but the last.
+        for f in std::mem::take(&mut client.extra_replies) {
+            if !skipping && !matches!(client.reply_mode, ReplyMode::Off) {
+                f.encode(out, client.resp3);
+            }
+        }
     }
     let suppress = match client.reply_mode {
         ReplyMode::Off => true,
@@ -106,6 +118,11 @@ pub fn execute(
     if suppress {
         return;
     }
+    encode_reply(client, reply, out);
+}
+
+/// Appends a reply to `out` in the client's protocol.
+pub fn encode_reply(client: &Client, reply: Result<Frame, CommandError>, out: &mut BytesMut) {
     match reply {
         Ok(f) => f.encode(out, client.resp3),
         Err(e) => {
@@ -124,19 +141,28 @@ pub fn run(
     stats: &mut LocalStats,
 ) -> Result<Frame, CommandError> {
     let Some(cmd) = lookup(&args[0]) else {
+        crate::multi::flag_error(client);
         return Err(unknown_command(args));
     };
     stats.commands += 1;
     if (cmd.arity > 0 && args.len() != cmd.arity as usize)
         || (cmd.arity < 0 && args.len() < (-cmd.arity) as usize)
     {
+        crate::multi::flag_error(client);
         return Err(CommandError::msg(format!(
             "ERR wrong number of arguments for '{}' command",
             cmd.name
         )));
     }
     if !client.authenticated && cmd.flags & flags::NO_AUTH == 0 {
+        crate::multi::flag_error(client);
         return Err(CommandError::new("NOAUTH Authentication required."));
+    }
+    if client.subscriptions > 0 && !client.resp3 && !crate::pubsub::allowed_when_subscribed(cmd) {
+        return Err(CommandError::msg(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        )));
     }
     if server.loading.load(Ordering::Acquire) && cmd.flags & flags::LOADING == 0 {
         return Err(CommandError::new(
@@ -157,6 +183,9 @@ pub fn run(
         && crate::persistence::writes_refused(server)
     {
         return Err(CommandError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    }
+    if client.multi.is_some() && !crate::multi::runs_inside_multi(cmd.name) {
+        return crate::multi::queue(client, args);
     }
     *client.handle.last_cmd.lock() = cmd.name;
     if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
@@ -241,15 +270,9 @@ pub fn call(
     let reply = (cmd.handler)(&mut ctx, args);
     stats.hits += ctx.hits;
     stats.misses += ctx.misses;
+    after_handler(&mut ctx, cmd, args);
     if ctx.dirty > 0 {
         server.dirty.fetch_add(ctx.dirty, Ordering::Relaxed);
-        if cmd.flags & flags::WRITE != 0
-            && !ctx.custom_propagation
-            && cmd.flags & flags::NO_PROPAGATE == 0
-        {
-            let db = ctx.client.db;
-            ctx.effects.cmds.push((db, args.to_vec()));
-        }
     }
     if !ctx.effects.cmds.is_empty() {
         // Still holding the shard locks: log order = apply order for these keys.
@@ -257,6 +280,28 @@ pub fn call(
     }
     drop(ctx);
     reply
+}
+
+/// After a handler ran (shard locks still held): records the command's own argv for
+/// propagation, and for a write that changed data, flags WATCHers of its keys and wakes
+/// clients blocked on them. Both are one atomic load when unused. Commands whose keys are
+/// not in their key positions (`ALL_KEYS`) call `Ctx::key_modified` themselves.
+pub fn after_handler(ctx: &mut Ctx, cmd: &'static CommandSpec, args: &[Bytes]) {
+    if ctx.dirty == 0 || cmd.flags & flags::WRITE == 0 {
+        return;
+    }
+    let db = ctx.client.db;
+    if !ctx.custom_propagation && cmd.flags & flags::NO_PROPAGATE == 0 {
+        ctx.effects.cmds.push((db, args.to_vec()));
+    }
+    let server = ctx.server;
+    let blocked = server.blocking.has_waiters();
+    for p in cmd.keys.positions(args.len()) {
+        server.watches.touch(db, &args[p]);
+        if blocked {
+            server.blocking.signal(db, &args[p]);
+        }
+    }
 }
 
 /// A tiny inline vector of shard indices, so single- and double-key commands do not allocate.

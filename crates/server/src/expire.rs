@@ -82,6 +82,13 @@ pub fn expire_cycle(server: &Server, start: usize, budget: Duration) -> usize {
                 let mut effects = Vec::with_capacity(expired.len());
                 for k in &expired {
                     if table.remove(k).is_some() {
+                        crate::pubsub::notify_keyspace_event(
+                            server,
+                            ferrodis_config::notify::EXPIRED,
+                            "expired",
+                            k,
+                            db,
+                        );
                         effects
                             .push((db, vec![Bytes::from_static(b"DEL"), Bytes::from(k.clone())]));
                     }

@@ -13,6 +13,7 @@
 //!
 //! Configuration comes from the `ferrodis-config` crate (redis.conf format).
 
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod dispatch;
@@ -20,8 +21,10 @@ pub mod expire;
 pub mod info;
 pub mod keyspace;
 pub mod logging;
+pub mod multi;
 pub mod net;
 pub mod persistence;
+pub mod pubsub;
 pub mod replication;
 pub mod slowlog;
 pub mod stats;
@@ -143,6 +146,12 @@ pub struct Server {
     pub snapshots: persistence::Snapshots,
     /// Save/load state for INFO persistence and save points.
     pub persist: persistence::PersistState,
+    /// Clients parked in blocking commands, by key (see `blocking`).
+    pub blocking: blocking::Blocking,
+    /// WATCHed keys (see `multi`).
+    pub watches: multi::Watches,
+    /// Pub/Sub subscriptions and keyspace notification flags (see `pubsub`).
+    pub pubsub: pubsub::PubSub,
 }
 
 /// What SHUTDOWN does about saving.
@@ -170,6 +179,7 @@ impl Server {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let run_id = random_hex40();
         let requirepass = config.requirepass.clone().map(Bytes::from);
+        let notify_flags = config.notify_keyspace_events;
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
             keyspace: Keyspace::new(config.databases),
@@ -200,6 +210,9 @@ impl Server {
                 last_bgsave_secs: AtomicI64::new(-1),
                 ..Default::default()
             },
+            blocking: blocking::Blocking::default(),
+            watches: multi::Watches::default(),
+            pubsub: pubsub::PubSub::new(notify_flags),
         })
     }
 
@@ -269,6 +282,10 @@ impl Server {
                         .store(cfg.replica_read_only, Ordering::Relaxed);
                 }
                 "repl-backlog-size" => self.log.set_capacity(cfg.repl_backlog_size as usize),
+                "notify-keyspace-events" => self
+                    .pubsub
+                    .notify_flags
+                    .store(cfg.notify_keyspace_events, Ordering::Relaxed),
                 _ => {}
             }
         }

@@ -158,6 +158,8 @@ async fn handle_connection(server: Arc<Server>, mut sock: TcpStream, peer: Socke
     let span = tracing::debug_span!("client", id = client.id, addr = %handle.addr);
     let _enter = span.enter();
     serve(&server, &mut client, &mut sock).await;
+    crate::multi::discard(&server, &mut client);
+    crate::pubsub::unsubscribe_all(&server, &mut client);
     server.clients.unregister(client.id);
     if client.monitor {
         server.monitors.fetch_sub(1, Ordering::Relaxed);
@@ -226,6 +228,18 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                 }
                 continue;
             }
+            m = crate::pubsub::next_message(client) => {
+                let mut m = m;
+                while let Some(msg) = m {
+                    msg.frame().encode(&mut wbuf, client.resp3);
+                    m = crate::pubsub::try_next(client);
+                }
+                if sock.write_all(&wbuf).await.is_err() {
+                    return;
+                }
+                wbuf.clear();
+                continue;
+            }
         };
         Stats::add(&server.stats.net_input_bytes, n as u64);
         let now = crate::util::now_ms();
@@ -246,6 +260,21 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                         continue;
                     }
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
+                    if client.block.is_some() {
+                        // A blocking command must wait: send what is pending, then park.
+                        if !wbuf.is_empty() {
+                            if sock.write_all(&wbuf).await.is_err() {
+                                return;
+                            }
+                            wbuf.clear();
+                        }
+                        let parked = crate::blocking::park(
+                            server, client, &args, sock, &mut rbuf, &mut wbuf, &mut stats,
+                        );
+                        if !parked.await {
+                            return;
+                        }
+                    }
                     if slow_threshold >= 0 {
                         // One cheap (TSC) clock read per command: this command's end is the
                         // next one's start.

@@ -65,7 +65,12 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// `PING [message]`
-fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.client.subscriptions > 0 && !ctx.client.resp3 && args.len() <= 2 {
+        // RESP2 subscribed mode answers in the message format.
+        let msg = args.get(1).cloned().unwrap_or_default();
+        return Ok(Frame::Array(vec![Frame::bulk(b"pong"), Frame::Bulk(msg)]));
+    }
     match args.len() {
         1 => Ok(Frame::simple("PONG")),
         2 => Ok(Frame::Bulk(args[1].clone())),
@@ -206,6 +211,8 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `RESET`
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    crate::multi::discard(ctx.server, ctx.client);
+    crate::pubsub::unsubscribe_all(ctx.server, ctx.client);
     let c = &mut *ctx.client;
     c.db = 0;
     c.handle.db.store(0, Ordering::Relaxed);
@@ -359,6 +366,22 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Bytes::from_static(b"txt"),
             Bytes::from(out),
         ))
+    } else if is_kw(sub, "UNBLOCK") && (n == 3 || n == 4) {
+        let id = crate::util::parse_i64(&args[2]).ok_or(CommandError::new(
+            "ERR value is not an integer or out of range",
+        ))?;
+        let how = match args.get(3) {
+            None => crate::blocking::UNBLOCK_TIMEOUT,
+            Some(a) if is_kw(a, "TIMEOUT") => crate::blocking::UNBLOCK_TIMEOUT,
+            Some(a) if is_kw(a, "ERROR") => crate::blocking::UNBLOCK_ERROR,
+            Some(_) => {
+                return Err(CommandError::new(
+                    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                ))
+            }
+        };
+        let done = id > 0 && ctx.server.blocking.unblock(id as u64, how);
+        Ok(Frame::Integer(done as i64))
     } else if is_kw(sub, "KILL") && n >= 3 {
         client_kill(ctx, args)
     } else if is_kw(sub, "NO-EVICT") && n == 3 {

@@ -6,6 +6,7 @@ use super::{arg_i64, err, is_kw, ok, spec, CmdResult, CommandError, CommandSpec,
 use crate::keyspace::{Entry, SHARDS};
 use crate::util::glob_match;
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 use rand::Rng;
 
@@ -94,6 +95,7 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if ctx.table(k).remove(k).is_some() {
             n += 1;
             ctx.changed();
+            ctx.notify(notify::GENERIC, "del", k);
         }
     }
     Ok(Frame::Integer(n))
@@ -183,6 +185,7 @@ fn expire_generic(
         ctx.table(key).remove(key);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         ctx.changed();
+        ctx.notify(notify::GENERIC, "del", key);
         return Ok(Frame::Integer(1));
     }
     ctx.table(key).set_expire(key, when);
@@ -194,6 +197,7 @@ fn expire_generic(
     argv.extend(args[3..].iter().cloned());
     ctx.propagate(argv);
     ctx.changed();
+    ctx.notify(notify::GENERIC, "expire", key);
     Ok(Frame::Integer(1))
 }
 
@@ -254,6 +258,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(e) if e.expire_at != 0 => {
             ctx.table(key).set_expire(key, 0);
             ctx.changed();
+            ctx.notify(notify::GENERIC, "persist", key);
             Ok(Frame::Integer(1))
         }
         _ => Ok(Frame::Integer(0)),
@@ -416,6 +421,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) -> CmdResult {
     e.key = crate::keyspace::SmallBytes::new(dst);
     ctx.table(dst).insert(e);
     ctx.changed();
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         Ok(Frame::Integer(1))
     } else {
@@ -461,6 +468,9 @@ fn move_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     ctx.table_in(dst, key).insert(e);
     ctx.changed();
+    ctx.notify(notify::GENERIC, "move_from", key);
+    ctx.notify_in(dst, notify::GENERIC, "move_to", key);
+    ctx.key_modified_in(dst, key);
     Ok(Frame::Integer(1))
 }
 
@@ -502,6 +512,8 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     ctx.table_in(dst_db, dst).insert(copy);
     ctx.changed();
+    ctx.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
+    ctx.key_modified_in(dst_db, dst);
     Ok(Frame::Integer(1))
 }
 
@@ -521,10 +533,25 @@ fn flush_mode(args: &[Bytes]) -> Result<(), CommandError> {
     }
 }
 
+/// FLUSHDB/FLUSHALL/SWAPDB: flags WATCHers of keys that exist (and are not expired) in
+/// `dbs` (all shards are locked).
+fn touch_flushed(ctx: &mut Ctx, dbs: &[usize]) {
+    let now = ctx.now;
+    let server = ctx.server;
+    let shards = ctx.all_shards();
+    server.watches.touch_dbs(dbs, |db, key| {
+        let s = &shards[server.keyspace.shard_of(key)];
+        s.dbs[db]
+            .get(key)
+            .is_some_and(|e| e.expire_at == 0 || e.expire_at > now)
+    });
+}
+
 /// `FLUSHDB [ASYNC|SYNC]`
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
     let db = ctx.db();
+    touch_flushed(ctx, &[db]);
     let mut n = 0;
     for t in ctx.all_tables(db) {
         n += t.len() as u64;
@@ -537,6 +564,8 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `FLUSHALL [ASYNC|SYNC]`
 fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
+    let all: Vec<usize> = (0..ctx.server.keyspace.databases()).collect();
+    touch_flushed(ctx, &all);
     let mut n = 0;
     for s in ctx.all_shards().iter_mut() {
         for t in s.dbs.iter_mut() {
@@ -560,9 +589,13 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(err::DB_INDEX);
     }
     if a != b {
+        touch_flushed(ctx, &[a as usize, b as usize]);
         for s in ctx.all_shards().iter_mut() {
             s.dbs.swap(a as usize, b as usize);
         }
+        // Keys that now hold lists may serve blocked clients.
+        ctx.server.blocking.signal_db(Some(a as usize));
+        ctx.server.blocking.signal_db(Some(b as usize));
     }
     ctx.changed();
     ok()

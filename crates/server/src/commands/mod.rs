@@ -11,6 +11,7 @@ pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod persist;
+pub mod list;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -166,6 +167,9 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,
+    list::COMMANDS,
+    crate::multi::COMMANDS,
+    crate::pubsub::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.
@@ -321,6 +325,7 @@ impl<'a> Ctx<'a> {
             .stats
             .expired_keys
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.notify_in(db, ferrodis_config::notify::EXPIRED, "expired", key);
         self.effects.cmds.push((
             db,
             vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
@@ -377,6 +382,37 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn changed(&mut self) {
         self.dirty += 1;
+    }
+
+    /// Keyspace notification hook: publishes `event` about `key` (current db) when
+    /// `notify-keyspace-events` enables `class` (a `ferrodis_config::notify` bit such as
+    /// `notify::LIST`). One atomic load when notifications are off. See `pubsub.rs`.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        crate::pubsub::notify_keyspace_event(self.server, class, event, key, db);
+    }
+
+    /// [`Ctx::notify`] for a key in database `db`.
+    #[inline]
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
+        crate::pubsub::notify_keyspace_event(self.server, class, event, key, db);
+    }
+
+    /// Tells WATCH and blocked clients that `key` (current db) changed. Dispatch does this for
+    /// every key position of a write command that changed data; commands whose keys are not
+    /// in their key positions (`ALL_KEYS`: LMPOP, MOVE's target db...) call it themselves.
+    pub fn key_modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.key_modified_in(db, key);
+    }
+
+    /// [`Ctx::key_modified`] in database `db`.
+    pub fn key_modified_in(&mut self, db: usize, key: &[u8]) {
+        self.server.watches.touch(db, key);
+        if self.server.blocking.has_waiters() {
+            self.server.blocking.signal(db, key);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use super::{
 use crate::keyspace::{Entry, SmallBytes, Value};
 use crate::util::{parse_f64, parse_i64};
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 
 const K1: KeySpec = KeySpec::ONE;
@@ -211,6 +212,10 @@ fn set_generic(
         ctx.propagate(argv);
     }
     ctx.changed();
+    ctx.notify(notify::STRING, "set", key);
+    if let Expiry::At(_) = exp {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     Ok(match old {
         Some(Some(v)) => bulk(&v),
         Some(None) => Frame::Null,
@@ -274,6 +279,7 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.table(&kv[0])
             .set_value(&kv[0], Value::str(&kv[1]), false);
         ctx.changed();
+        ctx.notify(notify::STRING, "set", &kv[0]);
     }
     ok()
 }
@@ -294,6 +300,7 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.table(&kv[0])
             .set_value(&kv[0], Value::str(&kv[1]), false);
         ctx.changed();
+        ctx.notify(notify::STRING, "set", &kv[0]);
     }
     Ok(Frame::Integer(1))
 }
@@ -304,6 +311,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.table(&args[1])
         .set_value(&args[1], Value::str(&args[2]), false);
     ctx.changed();
+    ctx.notify(notify::STRING, "set", &args[1]);
     Ok(old.map_or(Frame::Null, |v| bulk(&v)))
 }
 
@@ -315,6 +323,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.table(&args[1]).remove(&args[1]);
     ctx.propagate(vec![Bytes::from_static(b"DEL"), args[1].clone()]);
     ctx.changed();
+    ctx.notify(notify::GENERIC, "del", &args[1]);
     Ok(bulk(&old))
 }
 
@@ -382,6 +391,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.table(&args[1])
         .set_value(&args[1], Value::Str(SmallBytes::from_vec(v)), true);
     ctx.changed();
+    ctx.notify(notify::STRING, "append", &args[1]);
     Ok(Frame::Integer(new_len as i64))
 }
 
@@ -420,6 +430,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     ctx.table(key)
         .set_value(key, Value::str(buf.format(new).as_bytes()), true);
     ctx.changed();
+    ctx.notify(notify::STRING, "incrby", key);
     Ok(Frame::Integer(new))
 }
 
@@ -487,6 +498,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Bytes::from_static(b"KEEPTTL"),
     ]);
     ctx.changed();
+    ctx.notify(notify::STRING, "incrbyfloat", &args[1]);
     Ok(Frame::Bulk(Bytes::from(s)))
 }
 
@@ -551,6 +563,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.table(&args[1])
         .set_value(&args[1], Value::Str(SmallBytes::from_vec(v)), true);
     ctx.changed();
+    ctx.notify(notify::STRING, "setrange", &args[1]);
     Ok(Frame::Integer(n as i64))
 }
 

@@ -64,7 +64,7 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
-            Value::List(l) => l.items.iter().map(|b| b.len() + 32).sum::<usize>() + 48,
+            Value::List(l) => l.heap_size() + 48,
             Value::Hash(h) => h.heap_size() + 48,
             Value::Set(s) => s.heap_size() + 48,
             Value::ZSet(z) => z.heap_size() + 48,
