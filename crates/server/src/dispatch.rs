@@ -226,31 +226,7 @@ pub fn call(
         }
     };
     let mut locks = locks;
-    // A snapshot in progress keeps the point-in-time image of every key this command may
-    // touch (see persistence/snapshot.rs).
-    if server.snapshots.active() {
-        match &mut locks {
-            Locks::None => {}
-            Locks::One(_, g) => {
-                for p in cmd.keys.positions(args.len()) {
-                    server.snapshots.before_key_touch(g, &args[p]);
-                }
-            }
-            Locks::Many(v) => {
-                for p in cmd.keys.positions(args.len()) {
-                    let idx = ks.shard_of(&args[p]);
-                    if let Ok(i) = v.binary_search_by_key(&idx, |(i, _)| *i) {
-                        server.snapshots.before_key_touch(&mut v[i].1, &args[p]);
-                    }
-                }
-            }
-            Locks::All(v) => {
-                if cmd.flags & flags::WRITE != 0 {
-                    v.iter_mut().for_each(|g| server.snapshots.before_touch(g));
-                }
-            }
-        }
-    }
+    protect_for_snapshot(server, cmd, args, &mut locks);
     let now = if client.now_ms != 0 {
         client.now_ms
     } else {
@@ -349,6 +325,49 @@ mod smallvec_like {
             v.sort_unstable();
             v.dedup();
             v
+        }
+    }
+}
+
+/// A snapshot in progress keeps the point-in-time image of every key `cmd` may touch before
+/// it runs (see persistence/snapshot.rs). Called with the command's locks held, by dispatch
+/// and by EXEC for each queued command.
+pub fn protect_for_snapshot(
+    server: &Server,
+    cmd: &CommandSpec,
+    args: &[Bytes],
+    locks: &mut Locks<'_>,
+) {
+    if !server.snapshots.active() {
+        return;
+    }
+    let ks = &server.keyspace;
+    match locks {
+        Locks::None => {}
+        Locks::One(_, g) => {
+            for p in cmd.keys.positions(args.len()) {
+                server.snapshots.before_key_touch(g, &args[p]);
+            }
+        }
+        Locks::Many(v) => {
+            for p in cmd.keys.positions(args.len()) {
+                let idx = ks.shard_of(&args[p]);
+                if let Ok(i) = v.binary_search_by_key(&idx, |(i, _)| *i) {
+                    server.snapshots.before_key_touch(&mut v[i].1, &args[p]);
+                }
+            }
+        }
+        Locks::All(v) => {
+            if cmd.flags & flags::WRITE != 0 {
+                v.iter_mut().for_each(|g| server.snapshots.before_touch(g));
+            } else {
+                // Key-addressed reads holding every lock (e.g. inside EXEC) may still
+                // lazily expire their keys.
+                for p in cmd.keys.positions(args.len()) {
+                    let idx = ks.shard_of(&args[p]);
+                    server.snapshots.before_key_touch(&mut v[idx], &args[p]);
+                }
+            }
         }
     }
 }

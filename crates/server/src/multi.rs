@@ -295,6 +295,7 @@ pub fn exec_queued(
         ctx.dirty = 0;
         ctx.custom_propagation = false;
         ctx.now = crate::util::now_ms();
+        dispatch::protect_for_snapshot(server, cmd, args, &mut ctx.locks);
         let reply = (cmd.handler)(&mut ctx, args);
         dispatch::after_handler(&mut ctx, cmd, args);
         dirty += ctx.dirty;

@@ -10,8 +10,8 @@
 pub mod connection;
 pub mod hash;
 pub mod keys;
-pub mod persist;
 pub mod list;
+pub mod persist;
 pub mod server;
 pub mod set;
 pub mod string;
