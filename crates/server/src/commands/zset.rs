@@ -19,6 +19,18 @@ const TWO: KeySpec = KeySpec {
     last: 2,
     step: 1,
 };
+/// BZPOPMIN/BZPOPMAX: every argument but the name and the trailing timeout.
+const BLOCK_KEYS: KeySpec = KeySpec {
+    first: 1,
+    last: -2,
+    step: 1,
+};
+/// BZMPOP: after `timeout numkeys` (may over-lock the MIN|MAX/COUNT words: harmless).
+const AFTER_TIMEOUT_NUMKEYS: KeySpec = KeySpec {
+    first: 3,
+    last: -1,
+    step: 1,
+};
 const AFTER_NUMKEYS: KeySpec = KeySpec {
     first: 2,
     last: -1,
@@ -103,6 +115,30 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("zpopmin", -2, WRITE | FAST, K1, "sorted-set", zpopmin),
     spec("zpopmax", -2, WRITE | FAST, K1, "sorted-set", zpopmax),
     spec("zmpop", -4, WRITE, AFTER_NUMKEYS, "sorted-set", zmpop),
+    spec(
+        "bzpopmin",
+        -3,
+        WRITE | FAST | BLOCKING,
+        BLOCK_KEYS,
+        "sorted-set",
+        bzpopmin,
+    ),
+    spec(
+        "bzpopmax",
+        -3,
+        WRITE | FAST | BLOCKING,
+        BLOCK_KEYS,
+        "sorted-set",
+        bzpopmax,
+    ),
+    spec(
+        "bzmpop",
+        -5,
+        WRITE | BLOCKING,
+        AFTER_TIMEOUT_NUMKEYS,
+        "sorted-set",
+        bzmpop,
+    ),
     spec("zunion", -3, READONLY, AFTER_NUMKEYS, "sorted-set", zunion),
     spec("zinter", -3, READONLY, AFTER_NUMKEYS, "sorted-set", zinter),
     spec("zdiff", -3, READONLY, AFTER_NUMKEYS, "sorted-set", zdiff),
@@ -793,7 +829,54 @@ fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]` (propagated as
 /// `ZPOPMIN|ZPOPMAX key count`, as Redis does)
 fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (keys, rest) = numkeys(args, 1)?;
+    zmpop_from(ctx, args, 1)
+}
+
+/// `BZPOPMIN key [key ...] timeout`
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop_generic(ctx, args, false)
+}
+
+/// `BZPOPMAX key [key ...] timeout`
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    bzpop_generic(ctx, args, true)
+}
+
+/// Serves the first non-empty key (propagated as `ZPOPMIN|ZPOPMAX key`), else blocks.
+fn bzpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+    let deadline = crate::blocking::parse_timeout(&args[args.len() - 1], ctx.now)?;
+    let keys = &args[1..args.len() - 1];
+    for k in keys {
+        if read(ctx, k)?.is_none() {
+            continue;
+        }
+        let v = pop(ctx, k, 1, max)?;
+        let Some((m, score)) = v.into_iter().next() else {
+            continue;
+        };
+        ctx.propagate(vec![
+            Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" }),
+            k.clone(),
+        ]);
+        return Ok(Frame::Array(vec![bulk(k), bulk(&m), Frame::Double(score)]));
+    }
+    crate::blocking::block_on(ctx, keys, deadline, Frame::NullArray)
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let deadline = crate::blocking::parse_timeout(&args[1], ctx.now)?;
+    let reply = zmpop_from(ctx, args, 2)?;
+    if reply != Frame::NullArray {
+        return Ok(reply);
+    }
+    let (keys, _) = numkeys(args, 2)?;
+    crate::blocking::block_on(ctx, keys, deadline, Frame::NullArray)
+}
+
+/// ZMPOP's body with `numkeys` at `at`.
+fn zmpop_from(ctx: &mut Ctx, args: &[Bytes], at: usize) -> CmdResult {
+    let (keys, rest) = numkeys(args, at)?;
     let max = match rest.first() {
         Some(a) if is_kw(a, "MIN") => false,
         Some(a) if is_kw(a, "MAX") => true,
