@@ -246,13 +246,14 @@ pub fn call(
     let reply = (cmd.handler)(&mut ctx, args);
     stats.hits += ctx.hits;
     stats.misses += ctx.misses;
-    after_handler(&mut ctx, cmd, args);
+    let verbatim = after_handler(&mut ctx, cmd, args);
     if ctx.dirty > 0 {
         server.dirty.fetch_add(ctx.dirty, Ordering::Relaxed);
     }
-    if !ctx.effects.cmds.is_empty() {
+    if verbatim || !ctx.effects.cmds.is_empty() {
         // Still holding the shard locks: log order = apply order for these keys.
-        server.log.append(&ctx.effects.cmds, false);
+        let own = verbatim.then_some((ctx.client.db, args));
+        server.log.append_parts(&ctx.effects.cmds, own);
     }
     drop(ctx);
     reply
@@ -262,14 +263,15 @@ pub fn call(
 /// propagation, and for a write that changed data, flags WATCHers of its keys and wakes
 /// clients blocked on them. Both are one atomic load when unused. Commands whose keys are
 /// not in their key positions (`ALL_KEYS`) call `Ctx::key_modified` themselves.
-pub fn after_handler(ctx: &mut Ctx, cmd: &'static CommandSpec, args: &[Bytes]) {
+///
+/// Returns true when the command's argv itself must follow `ctx.effects` into the log (the
+/// caller appends it, so the common case copies nothing).
+pub fn after_handler(ctx: &mut Ctx, cmd: &'static CommandSpec, args: &[Bytes]) -> bool {
     if ctx.dirty == 0 || cmd.flags & flags::WRITE == 0 {
-        return;
+        return false;
     }
     let db = ctx.client.db;
-    if !ctx.custom_propagation && cmd.flags & flags::NO_PROPAGATE == 0 {
-        ctx.effects.cmds.push((db, args.to_vec()));
-    }
+    let verbatim = !ctx.custom_propagation && cmd.flags & flags::NO_PROPAGATE == 0;
     let server = ctx.server;
     let blocked = server.blocking.has_waiters();
     for p in cmd.keys.positions(args.len()) {
@@ -278,6 +280,7 @@ pub fn after_handler(ctx: &mut Ctx, cmd: &'static CommandSpec, args: &[Bytes]) {
             server.blocking.signal(db, &args[p]);
         }
     }
+    verbatim
 }
 
 /// A tiny inline vector of shard indices, so single- and double-key commands do not allocate.

@@ -140,6 +140,11 @@ pub struct Server {
     pub active_expire: AtomicBool,
     /// Replication ids: (replid, replid2, second_repl_offset).
     pub replids: Mutex<(String, String, i64)>,
+    /// Worker runtimes that serve connections (set once at start-up by main; empty or unset:
+    /// connections run on the runtime that accepted them).
+    pub workers: std::sync::OnceLock<Vec<tokio::runtime::Handle>>,
+    /// Round-robin cursor over `workers`.
+    pub next_worker: AtomicUsize,
     /// Weak self-reference, so handlers holding `&Server` can start background work.
     pub me: std::sync::Weak<Server>,
     /// Fork-less snapshot coordination.
@@ -182,6 +187,8 @@ impl Server {
         let notify_flags = config.notify_keyspace_events;
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
+            workers: std::sync::OnceLock::new(),
+            next_worker: AtomicUsize::new(0),
             keyspace: Keyspace::new(config.databases),
             log: ReplLog::new(config.repl_backlog_size as usize),
             clients: Clients::default(),

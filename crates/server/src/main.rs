@@ -79,8 +79,9 @@ fn run(config: Config) -> i32 {
             .daemonize
             .then(|| std::path::PathBuf::from("/var/run/redis.pid"))
     });
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // The main runtime accepts connections and runs background jobs; `threads` worker
+    // threads, each with its own single-threaded runtime, serve the connections.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -91,6 +92,46 @@ fn run(config: Config) -> i32 {
         }
     };
     let server = Server::new(config);
+    let mut worker_threads = Vec::new();
+    let mut handles = Vec::new();
+    for i in 0..threads {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = server.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("ferrodis-io-{i}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::error!("Can't start a worker runtime: {e}");
+                        return;
+                    }
+                };
+                let _ = tx.send(rt.handle().clone());
+                let mut stop = s.shutdown.subscribe();
+                rt.block_on(async move {
+                    while !*stop.borrow() {
+                        if stop.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            });
+        match spawned {
+            Ok(t) => {
+                worker_threads.push(t);
+                if let Ok(h) = rx.recv() {
+                    handles.push(h);
+                }
+            }
+            Err(e) => tracing::warn!("Can't start worker thread {i}: {e}"),
+        }
+    }
+    let _ = server.workers.set(handles);
     if let Some(p) = &pidfile {
         if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
             tracing::warn!("Failed to write PID file {}: {e}", p.display());
@@ -114,7 +155,11 @@ fn run(config: Config) -> i32 {
             }
         }
     });
+    server.request_shutdown();
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    for t in worker_threads {
+        let _ = t.join();
+    }
     if let Some(p) = &pidfile {
         if code == 0 || server.shutdown.borrow().to_owned() {
             tracing::info!("Removing the pid file.");

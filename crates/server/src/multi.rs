@@ -297,7 +297,10 @@ pub fn exec_queued(
         ctx.now = crate::util::now_ms();
         dispatch::protect_for_snapshot(server, cmd, args, &mut ctx.locks);
         let reply = (cmd.handler)(&mut ctx, args);
-        dispatch::after_handler(&mut ctx, cmd, args);
+        if dispatch::after_handler(&mut ctx, cmd, args) {
+            let db = ctx.client.db;
+            ctx.effects.cmds.push((db, args.to_vec()));
+        }
         dirty += ctx.dirty;
         all.append(&mut ctx.effects.cmds);
         replies.push(match reply {

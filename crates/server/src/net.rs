@@ -95,12 +95,7 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     loop {
         tokio::select! {
             r = listener.accept() => match r {
-                Ok((sock, peer)) => {
-                    let server = server.clone();
-                    tokio::spawn(async move {
-                        handle_connection(server, sock, peer).await;
-                    });
-                }
+                Ok((sock, peer)) => dispatch_connection(&server, sock, peer),
                 Err(e) => {
                     tracing::warn!("Accepting client connection: {e}");
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -109,6 +104,35 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Hands a new connection to a worker thread (round robin), or serves it on the current
+/// runtime when there are no workers. Each worker runs its own single-threaded runtime, so a
+/// connection's task, its socket's readiness events and its wake-ups all stay on one thread:
+/// no work stealing and no cross-thread wake-ups per request.
+fn dispatch_connection(server: &Arc<Server>, sock: TcpStream, peer: SocketAddr) {
+    let workers = server.workers.get().filter(|w| !w.is_empty());
+    let server = server.clone();
+    let Some(workers) = workers else {
+        tokio::spawn(async move {
+            handle_connection(server, sock, peer).await;
+        });
+        return;
+    };
+    let n = server.next_worker.fetch_add(1, Ordering::Relaxed) % workers.len();
+    let std_sock = match sock.into_std() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("Accepting client connection: {e}");
+            return;
+        }
+    };
+    workers[n].spawn(async move {
+        match TcpStream::from_std(std_sock) {
+            Ok(sock) => handle_connection(server, sock, peer).await,
+            Err(e) => tracing::warn!("Accepting client connection: {e}"),
+        }
+    });
 }
 
 fn is_loopback(peer: &SocketAddr) -> bool {
