@@ -6,7 +6,7 @@
 //! * [`LongDouble::parse`]: Redis's `string2ld` (a full-string `strtold`, correctly rounded,
 //!   decimal or hexadecimal, `inf`/`infinity` accepted, NaN, overflow and underflow-to-zero
 //!   refused);
-//! * [`LongDouble::add`]: one correctly rounded addition;
+//! * `LongDouble + LongDouble`: one correctly rounded addition;
 //! * [`LongDouble::to_human_string`]: `snprintf("%.17Lf")` (exact decimal expansion rounded
 //!   half-even at 17 decimals, as glibc does) with trailing zeros, a trailing `.` and a
 //!   lone `-0` removed (`ld2string` in `LD_STR_HUMAN` mode).
@@ -126,33 +126,6 @@ impl LongDouble {
         }
     }
 
-    /// `a + b`, correctly rounded (ties to even); overflows to infinity.
-    pub fn add(a: LongDouble, b: LongDouble) -> LongDouble {
-        match (a.class, b.class) {
-            (Class::Nan, _) | (_, Class::Nan) => LongDouble::NAN,
-            (Class::Inf, Class::Inf) if a.neg != b.neg => LongDouble::NAN,
-            (Class::Inf, _) => a,
-            (_, Class::Inf) => b,
-            (Class::Zero, Class::Zero) => LongDouble::special(a.neg && b.neg, Class::Zero),
-            (Class::Zero, _) => b,
-            (_, Class::Zero) => a,
-            (Class::Finite, Class::Finite) => {
-                let e = a.exp.min(b.exp);
-                let x = BigUint::from(a.mant) << (a.exp - e) as usize;
-                let y = BigUint::from(b.mant) << (b.exp - e) as usize;
-                if a.neg == b.neg {
-                    round(a.neg, &(x + y), e.into(), false)
-                } else if x == y {
-                    LongDouble::ZERO
-                } else if x > y {
-                    round(a.neg, &(x - y), e.into(), false)
-                } else {
-                    round(b.neg, &(y - x), e.into(), false)
-                }
-            }
-        }
-    }
-
     /// `printf("%.17Lf")` with trailing zeros and a trailing `.` removed, and `-0` printed
     /// as `0`: Redis's `ld2string(..., LD_STR_HUMAN)`. Infinities print as `inf`/`-inf`.
     pub fn to_human_string(&self) -> String {
@@ -196,6 +169,38 @@ impl LongDouble {
         }
         s.extend(digits.iter().map(|&c| c as char));
         s
+    }
+}
+
+/// `a + b`, correctly rounded (ties to even) as one x87 addition; overflows to infinity.
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    fn add(self, b: LongDouble) -> LongDouble {
+        let a = self;
+        match (a.class, b.class) {
+            (Class::Nan, _) | (_, Class::Nan) => LongDouble::NAN,
+            (Class::Inf, Class::Inf) if a.neg != b.neg => LongDouble::NAN,
+            (Class::Inf, _) => a,
+            (_, Class::Inf) => b,
+            (Class::Zero, Class::Zero) => LongDouble::special(a.neg && b.neg, Class::Zero),
+            (Class::Zero, _) => b,
+            (_, Class::Zero) => a,
+            (Class::Finite, Class::Finite) => {
+                let e = a.exp.min(b.exp);
+                let x = BigUint::from(a.mant) << (a.exp - e) as usize;
+                let y = BigUint::from(b.mant) << (b.exp - e) as usize;
+                if a.neg == b.neg {
+                    round(a.neg, &(x + y), e.into(), false)
+                } else if x == y {
+                    LongDouble::ZERO
+                } else if x > y {
+                    round(a.neg, &(x - y), e.into(), false)
+                } else {
+                    round(b.neg, &(y - x), e.into(), false)
+                }
+            }
+        }
     }
 }
 
@@ -354,7 +359,7 @@ pub fn incr_by_float(current: Option<&[u8]>, incr: &[u8]) -> Result<String, &'st
         Some(s) => LongDouble::parse(s).ok_or(ERR_NOT_FLOAT)?,
     };
     let incr = LongDouble::parse(incr).ok_or(ERR_NOT_FLOAT)?;
-    let sum = LongDouble::add(value, incr);
+    let sum = value + incr;
     if !sum.is_finite() {
         return Err(ERR_NAN_OR_INF);
     }
@@ -379,7 +384,7 @@ pub fn hincr_by_float(current: Option<&[u8]>, incr: LongDouble) -> Result<String
         None => LongDouble::ZERO,
         Some(s) => LongDouble::parse(s).ok_or(ERR_HASH_NOT_FLOAT)?,
     };
-    let sum = LongDouble::add(value, incr);
+    let sum = value + incr;
     if !sum.is_finite() {
         return Err(ERR_NAN_OR_INF);
     }

@@ -69,7 +69,7 @@ fn length_limit_is_redis_max_long_double_chars() {
 fn extremes_of_the_format() {
     let max = LongDouble::parse(b"0x1.fffffffffffffffep16383").expect("max");
     assert!(max.is_finite());
-    assert!(!LongDouble::add(max, max).is_finite());
+    assert!(!(max + max).is_finite());
     let min_sub = LongDouble::parse(b"0x1p-16445").expect("smallest subnormal");
     assert!(!min_sub.is_zero());
     assert_eq!(min_sub.to_human_string(), "0");
@@ -77,24 +77,24 @@ fn extremes_of_the_format() {
     assert_eq!(LongDouble::parse(b"0x1p-16446"), None);
     assert!(LongDouble::parse(b"0x1.8p-16446").is_some());
     // Subnormal sums stay exact.
-    let two = LongDouble::add(min_sub, min_sub);
+    let two = min_sub + min_sub;
     assert_eq!(
         two,
         LongDouble::parse(b"0x1p-16444").expect("two subnormals")
     );
     let neg = LongDouble::parse(b"-0x1p-16445").expect("negative subnormal");
-    let z = LongDouble::add(min_sub, neg);
+    let z = min_sub + neg;
     assert!(z.is_zero() && !z.is_sign_negative());
     // -0 + -0 keeps its sign; printing never shows "-0".
     let nz = LongDouble::parse(b"-0").expect("-0");
-    let nz2 = LongDouble::add(nz, nz);
+    let nz2 = nz + nz;
     assert!(nz2.is_zero() && nz2.is_sign_negative());
     assert_eq!(nz2.to_human_string(), "0");
     assert_eq!(
         LongDouble::from_i64(i64::MIN).to_human_string(),
         "-9223372036854775808"
     );
-    assert!(LongDouble::add(LongDouble::INFINITY, LongDouble::NEG_INFINITY).is_nan());
+    assert!((LongDouble::INFINITY + LongDouble::NEG_INFINITY).is_nan());
 }
 
 #[test]
@@ -102,17 +102,17 @@ fn add_rounds_half_even() {
     let p = |s: &[u8]| LongDouble::parse(s).expect("valid");
     // 2^64 + 1 is a tie between 2^64 and 2^64 + 2: even wins (2^64).
     assert_eq!(
-        LongDouble::add(p(b"18446744073709551616"), p(b"1")).to_human_string(),
+        (p(b"18446744073709551616") + p(b"1")).to_human_string(),
         "18446744073709551616"
     );
     // 2^64 + 3 ties between 2^64 + 2 and 2^64 + 4: 2^64 + 4 is even.
     assert_eq!(
-        LongDouble::add(p(b"18446744073709551618"), p(b"1")).to_human_string(),
+        (p(b"18446744073709551618") + p(b"1")).to_human_string(),
         "18446744073709551620"
     );
     // Just above the tie rounds up.
     assert_eq!(
-        LongDouble::add(p(b"18446744073709551616"), p(b"1.0000001")).to_human_string(),
+        (p(b"18446744073709551616") + p(b"1.0000001")).to_human_string(),
         "18446744073709551618"
     );
 }
