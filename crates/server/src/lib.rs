@@ -20,6 +20,7 @@ pub mod dispatch;
 pub mod expire;
 pub mod info;
 pub mod keyspace;
+pub mod ldouble;
 pub mod logging;
 pub mod multi;
 pub mod net;

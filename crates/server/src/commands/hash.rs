@@ -5,7 +5,8 @@ use super::keys::parse_cursor;
 use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::keyspace::types::{Hash, Limits};
 use crate::keyspace::{Entry, Value};
-use crate::util::{glob_match, parse_f64, parse_i64};
+use crate::ldouble;
+use crate::util::{glob_match, parse_i64};
 use bytes::Bytes;
 use ferrodis_resp::Frame;
 use rand::Rng;
@@ -215,20 +216,12 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(new))
 }
 
-/// `HINCRBYFLOAT key field increment` (propagated as `HSET key field result`)
+/// `HINCRBYFLOAT key field increment` (propagated as `HSET key field result`). Computed in
+/// emulated x87 `long double`, as Redis does on x86-64 (see [`crate::ldouble`]).
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let by = parse_f64(&args[3]).ok_or(err::NOT_FLOAT)?;
-    let cur = match write(ctx, &args[1])?.and_then(|h| h.get(&args[2])) {
-        None => 0.0,
-        Some(v) => parse_f64(v).ok_or(CommandError::new("ERR hash value is not a float"))?,
-    };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err(CommandError::new(
-            "ERR increment would produce NaN or Infinity",
-        ));
-    }
-    let s = super::string::fmt_human_float(new);
+    let by = ldouble::parse_hash_increment(&args[3]).map_err(CommandError::new)?;
+    let cur = write(ctx, &args[1])?.and_then(|h| h.get(&args[2]));
+    let s = ldouble::hincr_by_float(cur, by).map_err(CommandError::new)?;
     let lim = limits(ctx);
     write_or_create(ctx, &args[1])?.set(&args[2], s.as_bytes(), &lim);
     ctx.propagate(vec![

@@ -5,7 +5,8 @@ use super::{
     arg_i64, bulk, err, is_kw, ok, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec,
 };
 use crate::keyspace::{Entry, SmallBytes, Value};
-use crate::util::{parse_f64, parse_i64};
+use crate::ldouble;
+use crate::util::parse_i64;
 use bytes::Bytes;
 use ferrodis_config::notify;
 use ferrodis_resp::Frame;
@@ -459,36 +460,19 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     incr_generic(ctx, &args[1], -by)
 }
 
-/// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` with trailing zeros removed): the
-/// shortest decimal that round-trips, never in exponent form.
-pub fn fmt_human_float(v: f64) -> String {
-    let s = format!("{v}");
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
-/// `INCRBYFLOAT key increment` (propagated as `SET key value KEEPTTL`)
+/// `INCRBYFLOAT key increment` (propagated as `SET key value KEEPTTL`). Computed in emulated
+/// x87 `long double`, as Redis does on x86-64 (see [`crate::ldouble`]).
 fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let by = parse_f64(&args[2]).ok_or(err::NOT_FLOAT)?;
     let cur = match ctx.lookup_write(&args[1]) {
-        None => 0.0,
+        None => None,
         Some(Entry {
             value: Value::Str(s),
             ..
-        }) => parse_f64(s).ok_or(err::NOT_FLOAT)?,
+        }) => Some(s),
         #[allow(unreachable_patterns)]
         Some(_) => return Err(err::WRONGTYPE),
     };
-    let new = cur + by;
-    if !new.is_finite() {
-        return Err(CommandError::new(
-            "ERR increment would produce NaN or Infinity",
-        ));
-    }
-    let s = fmt_human_float(new);
+    let s = ldouble::incr_by_float(cur.map(|v| &v[..]), &args[2]).map_err(CommandError::new)?;
     ctx.table(&args[1])
         .set_value(&args[1], Value::str(s.as_bytes()), true);
     ctx.propagate(vec![
@@ -680,14 +664,6 @@ fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_floats() {
-        assert_eq!(fmt_human_float(10.5 + 0.1), "10.6");
-        assert_eq!(fmt_human_float(5000.0), "5000");
-        assert_eq!(fmt_human_float(1.5), "1.5");
-        assert_eq!(fmt_human_float(-0.0), "0");
-    }
 
     #[test]
     fn ranges() {

@@ -745,14 +745,13 @@ scripts! {
 // Known differences that are bugs (not legitimate): they state Redis's exact behaviour and are
 // ignored until fixed, so CI stays meaningful. Run them with `cargo test -- --ignored`.
 
-/// INCRBYFLOAT: Redis computes in `long double` (80-bit x87) and prints with `%.17Lf`
-/// trimmed; ferrodis computes in f64, so results differ past 15-17 significant digits and
-/// where f64 overflows but long double does not.
+/// INCRBYFLOAT / HINCRBYFLOAT: Redis computes in `long double` (80-bit x87) and prints with
+/// `%.17Lf` trimmed; ferrodis emulates that (`ldouble`), so digits past f64's precision and
+/// results beyond f64's range match too.
 #[test]
-#[ignore = "known bug: INCRBYFLOAT uses f64, Redis uses long double"]
-fn known_bug_incrbyfloat_long_double() {
+fn incrbyfloat_long_double() {
     run_script(
-        "known_bug_incrbyfloat_long_double",
+        "incrbyfloat_long_double",
         r#"
         INCRBYFLOAT g 3.0e3
         INCRBYFLOAT g 0.1
@@ -765,6 +764,42 @@ fn known_bug_incrbyfloat_long_double() {
         INCRBYFLOAT f 1.7976931348623157e308
         INCRBYFLOAT z 1e308
         INCRBYFLOAT z 1e308
+        GET z
+        INCRBYFLOAT t 0x1p-18
+        INCRBYFLOAT t 0x3p-18
+        INCRBYFLOAT n -1e-30
+        SET w 18446744073709551616
+        INCRBYFLOAT w 1
+        INCRBYFLOAT w 1.5
+        SET m 1.18973149535723176502e4932
+        INCRBYFLOAT m 1e4900
+        INCRBYFLOAT m -1e4932
+        INCRBYFLOAT x 1e5000
+        INCRBYFLOAT x 1e-5000
+        INCRBYFLOAT x 1e-4940
+        INCRBYFLOAT x +inf
+        INCRBYFLOAT x " 1"
+        INCRBYFLOAT x "1 "
+        INCRBYFLOAT x 0X1.8P1
+        INCRBYFLOAT x 007.50
+        SET bad 1e
+        INCRBYFLOAT bad 1
+        HINCRBYFLOAT hh a 3.0e3
+        HINCRBYFLOAT hh a 0.1
+        HINCRBYFLOAT hh b 1e308
+        HINCRBYFLOAT hh b 1e308
+        HINCRBYFLOAT hh c inf
+        HINCRBYFLOAT hh c nan
+        HINCRBYFLOAT hh c 1e5000
+        HSET hh d 9223372036854775807
+        HINCRBYFLOAT hh d 1
+        HSET hh e "1 "
+        HINCRBYFLOAT hh e 1
+        sort: HGETALL hh
+        SADD l a
+        HINCRBYFLOAT l f inf
+        HINCRBYFLOAT l f 1
+        INCRBYFLOAT l x
     "#,
     );
 }
