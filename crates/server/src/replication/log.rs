@@ -295,7 +295,7 @@ mod tests {
         let mut all = Vec::new();
         for i in 0..5000u32 {
             let argv = vec![
-                Bytes::from(format!("SET")),
+                Bytes::from_static(b"SET"),
                 Bytes::from(format!("k{i}")),
                 Bytes::from(vec![b'v'; (i % 50) as usize]),
             ];
@@ -305,7 +305,7 @@ mod tests {
         let mut last = None;
         for i in 0..5000u32 {
             let argv = vec![
-                Bytes::from(format!("SET")),
+                Bytes::from_static(b"SET"),
                 Bytes::from(format!("k{i}")),
                 Bytes::from(vec![b'v'; (i % 50) as usize]),
             ];
