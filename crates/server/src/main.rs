@@ -65,15 +65,11 @@ fn run(config: Config) -> i32 {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0);
-    let threads = if let Some(n) = env_threads {
-        n
-    } else if config.io_threads <= 1 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    } else {
-        config.io_threads as usize
-    };
+    // `io-threads N` = N worker threads serving connections (default 1, as Redis's default;
+    // each worker is a single-threaded event loop, so one worker costs no more CPU per request
+    // than Redis; more workers add throughput when cores are free).
+    let threads = env_threads.unwrap_or(config.io_threads.max(1) as usize);
+
     let pidfile = config.pidfile.clone().or_else(|| {
         config
             .daemonize

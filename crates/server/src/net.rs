@@ -208,26 +208,24 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
     let mut parser = RequestParser::new();
     let mut args: Vec<bytes::Bytes> = Vec::with_capacity(8);
     let clock = quanta::Clock::new();
-    let mut shutdown = server.shutdown.subscribe();
+    let shutdown = server.shutdown.subscribe();
     let mut monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>> = None;
     let handle = client.handle.clone();
+    // One long-lived wait for CLIENT KILL / shutdown (both go through `ClientHandle::kill`),
+    // rather than a new registration per read. Idle timeouts are enforced by `idle_sweep`.
+    let killed = handle.kill_notify.notified();
+    tokio::pin!(killed);
     loop {
         if handle.killed.load(Ordering::Acquire) || *shutdown.borrow() {
             return;
         }
-        let (timeout_secs, max_bulk, qbuf_limit, slow_threshold) = {
+        let (max_bulk, qbuf_limit, slow_threshold) = {
             let c = server.config.read();
             (
-                c.timeout,
                 c.proto_max_bulk_len,
                 c.client_query_buffer_limit,
                 c.slowlog_log_slower_than,
             )
-        };
-        let idle = if timeout_secs > 0 && !client.is_master && !client.monitor {
-            Duration::from_secs(timeout_secs)
-        } else {
-            Duration::from_secs(365 * 24 * 3600)
         };
         if rbuf.capacity() - rbuf.len() < 4096 {
             rbuf.reserve(16 * 1024);
@@ -237,9 +235,7 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },
-            _ = handle.kill_notify.notified() => return,
-            _ = shutdown.changed() => return,
-            _ = tokio::time::sleep(idle) => return,
+            _ = &mut killed => return,
             m = recv_monitor(&mut monitor_rx) => {
                 if let Some(line) = m {
                     wbuf.extend_from_slice(b"+");
@@ -359,6 +355,40 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
     }
 }
 
+/// Closes clients idle for longer than `timeout` seconds, once a second (Redis's
+/// clientsCron rule: masters, replicas, blocked, MONITOR and Pub/Sub clients are exempt).
+/// Also closes every client at shutdown.
+async fn idle_sweep(server: Arc<Server>) {
+    let mut shutdown = server.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {
+                for h in server.clients.all() {
+                    h.kill();
+                }
+                return;
+            }
+        }
+        let timeout = server.config.read().timeout;
+        if timeout == 0 {
+            continue;
+        }
+        let now = crate::util::now_ms();
+        for h in server.clients.all() {
+            let exempt = {
+                let f = h.flags.lock();
+                f.contains(['M', 'S', 'O', 'P', 'b'])
+            };
+            let idle = now - h.last_interaction_ms.load(Ordering::Relaxed);
+            if !exempt && idle > (timeout as i64) * 1000 {
+                tracing::debug!("Closing idle client {}", h.addr);
+                h.kill();
+            }
+        }
+    }
+}
+
 async fn recv_monitor(
     rx: &mut Option<tokio::sync::broadcast::Receiver<bytes::Bytes>>,
 ) -> Option<bytes::Bytes> {
@@ -402,6 +432,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
         tokio::spawn(accept_loop(server.clone(), l));
     }
     tokio::spawn(crate::expire::active_expire_loop(server.clone()));
+    tokio::spawn(idle_sweep(server.clone()));
     if let Err(e) = crate::load_at_startup(&server).await {
         tracing::warn!("{e}");
         server.request_shutdown();
