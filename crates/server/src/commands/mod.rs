@@ -7,6 +7,7 @@
 //! recorded in the context (`dirty`, propagation effects) and written to the replication log
 //! by dispatch before the locks are released.
 
+pub mod bitmap;
 pub mod connection;
 pub mod hash;
 pub mod keys;
@@ -170,6 +171,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     crate::multi::COMMANDS,
     crate::pubsub::COMMANDS,
+    bitmap::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

@@ -1,0 +1,395 @@
+//! Differential test for bitmaps, SORT / SORT_RO and DEBUG DIGEST: the same commands go to
+//! a real `redis-server` (7.0) and to `ferrodis-server`, and the replies must be identical.
+//! After each script, `DEBUG DIGEST` (and `DEBUG DIGEST-VALUE` per key) must agree too, which
+//! checks the stored data, not only the replies. Fails (does not skip) without redis-server.
+
+#![allow(clippy::unwrap_used)] // test binary: a failed setup step should just panic
+
+use bytes::BytesMut;
+use ferrodis_resp::{decode, encode_command, Frame};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &str, extra: &[&str]) -> (Proc, u16) {
+    let port = free_port();
+    let mut args = vec![
+        "--port".to_string(),
+        port.to_string(),
+        "--save".into(),
+        "".into(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(bin)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} (is it installed?): {e}"));
+    let p = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{bin} did not listen on {port} within 10s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (p, port)
+}
+
+struct Conn {
+    s: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    fn new(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn {
+            s,
+            buf: BytesMut::new(),
+        }
+    }
+    fn cmd(&mut self, args: &[&str]) -> Frame {
+        let mut out = BytesMut::new();
+        encode_command(args, &mut out);
+        self.s.write_all(&out).unwrap();
+        loop {
+            if let Some(f) = decode(&mut self.buf).expect("valid RESP") {
+                return f;
+            }
+            let mut tmp = [0u8; 65536];
+            let n = self.s.read(&mut tmp).expect("reply within 10s");
+            assert!(n > 0, "connection closed during {args:?}");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+}
+
+/// Sorts the elements of arrays/sets (and flat pair lists when `pairs`), recursively for
+/// scan replies.
+fn sorted(f: Frame, pairs: bool) -> Frame {
+    match f {
+        Frame::Array(v) | Frame::Set(v) => {
+            if pairs && v.len() % 2 == 0 && !v.iter().any(|x| matches!(x, Frame::Array(_))) {
+                let mut p: Vec<(String, String)> = v
+                    .chunks(2)
+                    .map(|c| (c[0].to_text(), c[1].to_text()))
+                    .collect();
+                p.sort();
+                return Frame::Array(
+                    p.into_iter()
+                        .flat_map(|(a, b)| [Frame::bulk(a.as_bytes()), Frame::bulk(b.as_bytes())])
+                        .collect(),
+                );
+            }
+            let mut v: Vec<Frame> = v.into_iter().map(|x| sorted(x, pairs)).collect();
+            v.sort_by_key(|x| x.to_text());
+            Frame::Array(v)
+        }
+        Frame::Map(m) => {
+            let mut p: Vec<(String, String)> = m
+                .into_iter()
+                .map(|(a, b)| (a.to_text(), b.to_text()))
+                .collect();
+            p.sort();
+            Frame::Array(
+                p.into_iter()
+                    .map(|(a, b)| {
+                        Frame::Array(vec![Frame::bulk(a.as_bytes()), Frame::bulk(b.as_bytes())])
+                    })
+                    .collect(),
+            )
+        }
+        other => other,
+    }
+}
+
+
+const BITMAP_SCRIPT: &str = r#"
+flushall
+set k foobar
+hset h a b
+set empty ""
+setbit b 7 1
+setbit b 7 0
+setbit b 100 1
+get b
+getbit b 100
+getbit b 101
+getbit b 100000
+getbit nokey 3
+setbit b -1 1
+setbit b x 1
+setbit b 1 2
+setbit b 1 -1
+setbit b 1 x
+setbit h 1 1
+setbit b 4294967296 1
+setbit b 4294967295 x
+getbit b -1
+getbit h 1
+getbit nokey 4294967296
+getbit nokey 4294967295
+set n 12345
+setbit n 3 1
+get n
+bitcount k
+bitcount k 0 0
+bitcount k 1 1
+bitcount k 1 1 byte
+bitcount k 1 1 bit
+bitcount k 5 30 bit
+bitcount k -1 -1
+bitcount k -100 100
+bitcount k 4 2
+bitcount k -3 -1 bit
+bitcount k 0 -1 bit
+bitcount k 0
+bitcount k 0 x
+bitcount k x 1 foo
+bitcount k 0 1 foo
+bitcount k 0 1 bit extra
+bitcount nokey 0 x
+bitcount nokey
+bitcount h 0 x
+bitcount empty
+bitcount empty 0 -1 bit
+bitpos k 1
+bitpos k 0
+bitpos k 1 2
+bitpos k 0 2
+bitpos k 1 -1
+bitpos k 0 0 5
+bitpos k 0 0 -1 bit
+bitpos k 1 7 15 bit
+bitpos k 1 9 10 bit
+bitpos k 0 1 1 bit
+bitpos k 1 100
+bitpos k 1 3 1
+bitpos k 1 0 1 foo
+bitpos k 1 x
+bitpos k 1 0 x
+bitpos k 2
+bitpos k x
+bitpos nokey 0
+bitpos nokey 1
+bitpos nokey 0 x
+bitpos h 0
+bitpos empty 0
+bitpos empty 1
+set ones "\xff\xff"
+set allones abc
+setrange allones 0 "\xff\xff\xff"
+bitpos allones 0
+bitpos allones 0 0
+bitpos allones 0 0 -1
+bitpos allones 0 1 1 byte
+bitpos allones 1 0 -1 bit
+setbit z 0 0
+bitpos z 1
+bitpos z 0
+bitpos k 0 1 2 byte extra
+bitop and dst k n
+get dst
+bitop or dst k n nokey
+get dst
+bitop xor dst k n
+get dst
+bitop not dst k
+get dst
+bitop and dst k nokey
+get dst
+bitop foo dst k
+bitop not dst k k
+bitop and dst h k
+bitop and dst nokey
+exists dst
+set dst x
+expire dst 100
+bitop or dst k
+ttl dst
+bitfield bf set u8 0 255
+bitfield bf get u8 0 get i8 0 get u4 4 get i4 4
+bitfield bf incrby u8 0 10
+bitfield bf overflow sat incrby u8 0 10 incrby i8 0 -300
+bitfield bf overflow fail incrby u8 0 300 incrby u8 0 1 get u8 0
+bitfield bf overflow wrap set i8 8 200 get i8 8 get u8 8
+bitfield bf set i64 0 -1 get i64 0 get u63 0 incrby i64 0 1
+bitfield bf overflow sat set i64 0 9223372036854775807 incrby i64 0 1 get i64 0
+bitfield bf overflow wrap incrby i64 0 1 get i64 0
+bitfield bf overflow sat incrby u63 0 -1 incrby u63 0 -100
+bitfield bf set u8 #2 7 get u8 #2 get u8 16 set i5 #3 -3 get i5 15
+bitfield bf get u8 1000
+get bf
+strlen bf
+bitfield bf set u1 100 1
+strlen bf
+bitfield_ro bf get u8 0 get i16 4
+bitfield_ro bf set u8 0 1
+bitfield_ro bf get u8 0 overflow wrap
+bitfield_ro bf incrby u8 0 1
+bitfield_ro h get u8 0
+bitfield_ro nokey get u8 0
+bitfield_ro nokey set u8 0 x
+bitfield_ro bf get u8 0 set u8 0 1 get x
+bitfield h
+bitfield nokey
+exists nokey
+bitfield bf get
+bitfield bf get u64 0
+bitfield bf get i65 0
+bitfield bf get I8 0
+bitfield bf get u 0
+bitfield bf get i0 0
+bitfield bf get u8 -1
+bitfield bf overflow foo get u8 0
+bitfield bf get u8 x set i8 0
+bitfield bf get u8 #x
+bitfield bf set u8 0 x
+bitfield bf get u63 #100000000000000000
+bitfield bf foo
+bitfield bf overflow fail
+bitfield bf overflow
+bitfield h get u8 0 set u8 0 1
+bitfield nokey2 overflow fail set u8 0 300
+exists nokey2
+bitfield n incrby u8 0 1
+get n
+"#;
+
+/// Splits a script line into arguments; `"..."` groups words and `\xNN` escapes a byte.
+fn split_args(line: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let (mut quoted, mut started) = (false, false);
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' {
+            quoted = !quoted;
+            started = true;
+        } else if c == b'\\' && i + 3 < b.len() && b[i + 1] == b'x' {
+            let hex = std::str::from_utf8(&b[i + 2..i + 4]).unwrap();
+            cur.push(u8::from_str_radix(hex, 16).unwrap());
+            started = true;
+            i += 3;
+        } else if c == b' ' && !quoted {
+            if started {
+                out.push(std::mem::take(&mut cur));
+                started = false;
+            }
+        } else {
+            cur.push(c);
+            started = true;
+        }
+        i += 1;
+    }
+    if started {
+        out.push(cur);
+    }
+    out
+}
+
+impl Conn {
+    fn cmd_bytes(&mut self, args: &[Vec<u8>]) -> Frame {
+        let mut out = BytesMut::new();
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        encode_command(&refs, &mut out);
+        self.s.write_all(&out).unwrap();
+        loop {
+            if let Some(f) = decode(&mut self.buf).expect("valid RESP") {
+                return f;
+            }
+            let mut tmp = [0u8; 65536];
+            let n = self.s.read(&mut tmp).expect("reply within 10s");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+}
+
+fn servers() -> (Proc, Proc, Conn, Conn) {
+    let (redis, rport) = start("redis-server", &["--enable-debug-command", "yes"]);
+    let bin = env!("CARGO_BIN_EXE_ferrodis-server");
+    let (ferro, fport) = start(bin, &["--enable-debug-command", "yes"]);
+    (redis, ferro, Conn::new(rport), Conn::new(fport))
+}
+
+/// Runs `script` on both servers and returns the differences (replies, then digests).
+fn diff_script(script: &str, resp3: bool) -> Vec<String> {
+    let (_redis, _ferro, mut r, mut f) = servers();
+    if resp3 {
+        r.cmd(&["HELLO", "3"]);
+        f.cmd(&["HELLO", "3"]);
+    }
+    let mut failures = Vec::new();
+    let mut keys = std::collections::BTreeSet::new();
+    for line in script.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let args = split_args(line);
+        if let Some(k) = args.get(1) {
+            keys.insert(k.clone());
+        }
+        let (a, b) = (r.cmd_bytes(&args), f.cmd_bytes(&args));
+        if a != b {
+            failures.push(format!("{line}\n   redis:    {a:?}\n   ferrodis: {b:?}"));
+        }
+    }
+    let (a, b) = (r.cmd(&["DEBUG", "DIGEST"]), f.cmd(&["DEBUG", "DIGEST"]));
+    if a != b {
+        failures.push(format!("DEBUG DIGEST\n   redis:    {a:?}\n   ferrodis: {b:?}"));
+    }
+    let mut dv = vec![b"DEBUG".to_vec(), b"DIGEST-VALUE".to_vec()];
+    dv.extend(keys);
+    let (a, b) = (r.cmd_bytes(&dv), f.cmd_bytes(&dv));
+    if a != b {
+        failures.push(format!("DEBUG DIGEST-VALUE\n   redis:    {a:?}\n   ferrodis: {b:?}"));
+    }
+    failures
+}
+
+fn assert_same(script: &str, resp3: bool) {
+    let failures = diff_script(script, resp3);
+    assert!(
+        failures.is_empty(),
+        "{} differences (resp3={resp3}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn bitmaps_resp2() {
+    assert_same(BITMAP_SCRIPT, false);
+}
+
+#[test]
+fn bitmaps_resp3() {
+    assert_same(BITMAP_SCRIPT, true);
+}
