@@ -31,7 +31,14 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("bitpos", -3, READONLY, K1, "bitmap", bitpos),
     spec("bitop", -4, WRITE | DENYOOM, BITOP_KEYS, "bitmap", bitop),
     spec("bitfield", -2, WRITE | DENYOOM, K1, "bitmap", bitfield),
-    spec("bitfield_ro", -2, READONLY | FAST, K1, "bitmap", bitfield_ro),
+    spec(
+        "bitfield_ro",
+        -2,
+        READONLY | FAST,
+        K1,
+        "bitmap",
+        bitfield_ro,
+    ),
 ];
 
 const BAD_OFFSET: CommandError =
@@ -167,7 +174,8 @@ fn count_bits(p: &[u8], lo: u64, hi: u64) -> u64 {
         return masked_byte(p, a, lo, hi).count_ones() as u64;
     }
     let mid: u64 = p[a + 1..b].iter().map(|x| x.count_ones() as u64).sum();
-    mid + masked_byte(p, a, lo, hi).count_ones() as u64 + masked_byte(p, b, lo, hi).count_ones() as u64
+    mid + masked_byte(p, a, lo, hi).count_ones() as u64
+        + masked_byte(p, b, lo, hi).count_ones() as u64
 }
 
 /// `BITCOUNT key [start end [BYTE|BIT]]`
@@ -218,11 +226,7 @@ fn find_bit(p: &[u8], bit: u8, lo: u64, hi: u64) -> Option<u64> {
 fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let bit = match arg_i64(&args[2])? {
         b @ (0 | 1) => b as u8,
-        _ => {
-            return Err(CommandError::new(
-                "ERR The bit argument must be 1 or 0.",
-            ))
-        }
+        _ => return Err(CommandError::new("ERR The bit argument must be 1 or 0.")),
     };
     // A missing key is an endless run of zeros.
     let Some(p) = get_str(ctx, &args[1])? else {
@@ -400,7 +404,11 @@ fn fit(v: i128, signed: bool, bits: u32, ow: Overflow) -> Option<i128> {
         Overflow::Sat => Some(if v > max { max } else { min }),
         Overflow::Wrap => {
             let m = v.rem_euclid(1i128 << bits);
-            Some(if signed && m > max { m - (1i128 << bits) } else { m })
+            Some(if signed && m > max {
+                m - (1i128 << bits)
+            } else {
+                m
+            })
         }
     }
 }

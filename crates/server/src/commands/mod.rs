@@ -15,6 +15,7 @@ pub mod list;
 pub mod persist;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -172,6 +173,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     crate::multi::COMMANDS,
     crate::pubsub::COMMANDS,
     bitmap::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.
