@@ -87,45 +87,6 @@ impl Conn {
     }
 }
 
-/// Sorts the elements of arrays/sets (and flat pair lists when `pairs`), recursively for
-/// scan replies.
-fn sorted(f: Frame, pairs: bool) -> Frame {
-    match f {
-        Frame::Array(v) | Frame::Set(v) => {
-            if pairs && v.len() % 2 == 0 && !v.iter().any(|x| matches!(x, Frame::Array(_))) {
-                let mut p: Vec<(String, String)> = v
-                    .chunks(2)
-                    .map(|c| (c[0].to_text(), c[1].to_text()))
-                    .collect();
-                p.sort();
-                return Frame::Array(
-                    p.into_iter()
-                        .flat_map(|(a, b)| [Frame::bulk(a.as_bytes()), Frame::bulk(b.as_bytes())])
-                        .collect(),
-                );
-            }
-            let mut v: Vec<Frame> = v.into_iter().map(|x| sorted(x, pairs)).collect();
-            v.sort_by_key(|x| x.to_text());
-            Frame::Array(v)
-        }
-        Frame::Map(m) => {
-            let mut p: Vec<(String, String)> = m
-                .into_iter()
-                .map(|(a, b)| (a.to_text(), b.to_text()))
-                .collect();
-            p.sort();
-            Frame::Array(
-                p.into_iter()
-                    .map(|(a, b)| {
-                        Frame::Array(vec![Frame::bulk(a.as_bytes()), Frame::bulk(b.as_bytes())])
-                    })
-                    .collect(),
-            )
-        }
-        other => other,
-    }
-}
-
 const BITMAP_SCRIPT: &str = r#"
 flushall
 set k foobar
