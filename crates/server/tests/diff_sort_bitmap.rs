@@ -554,3 +554,64 @@ fn bitmaps_resp2() {
 fn bitmaps_resp3() {
     assert_same(BITMAP_SCRIPT, true);
 }
+
+/// Values ferrodis cannot build by command (lists with integer elements, streams with
+/// deleted entries and consumer groups) are created in Redis, moved with DUMP/RESTORE, and
+/// must then digest the same.
+#[test]
+fn digest_of_restored_values() {
+    let (_redis, _ferro, mut r, mut f) = servers();
+    let setup: &[&[&str]] = &[
+        &["RPUSH", "l", "1", "-2", "three", "9223372036854775807", ""],
+        &["CONFIG", "SET", "list-max-listpack-size", "2"],
+        &["RPUSH", "ql", "a", "b", "c", "10", "11"],
+        &["XADD", "st", "1-1", "a", "1", "b", "2"],
+        &["XADD", "st", "2-0", "c", "3"],
+        &["XADD", "st", "5-7", "a", "9", "b", "x"],
+        &["XDEL", "st", "2-0"],
+        &["XGROUP", "CREATE", "st", "g", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c1",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "st",
+            ">",
+        ],
+        &["XADD", "empty", "1-1", "f", "v"],
+        &["XDEL", "empty", "1-1"],
+        &["PEXPIRE", "l", "100000000"],
+    ];
+    for c in setup {
+        r.cmd(c);
+    }
+    let keys = ["l", "ql", "st", "empty"];
+    for k in keys {
+        let payload = match r.cmd(&["DUMP", k]) {
+            Frame::Bulk(b) => b.to_vec(),
+            other => panic!("DUMP {k}: {other:?}"),
+        };
+        let ttl = match r.cmd(&["PTTL", k]) {
+            Frame::Integer(t) if t > 0 => t.to_string(),
+            _ => "0".to_string(),
+        };
+        let restore = vec![
+            b"RESTORE".to_vec(),
+            k.as_bytes().to_vec(),
+            ttl.into_bytes(),
+            payload,
+        ];
+        assert_eq!(
+            f.cmd_bytes(&restore),
+            Frame::Simple("OK".into()),
+            "RESTORE {k}"
+        );
+    }
+    let mut dv = vec!["DEBUG", "DIGEST-VALUE"];
+    dv.extend(keys);
+    assert_eq!(r.cmd(&dv), f.cmd(&dv));
+    assert_eq!(r.cmd(&["DEBUG", "DIGEST"]), f.cmd(&["DEBUG", "DIGEST"]));
+}

@@ -118,6 +118,7 @@ fn command_info(c: &CommandSpec) -> Frame {
     }
     cats.push(Frame::simple(match c.group {
         "string" => "@string",
+        "bitmap" => "@bitmap",
         "generic" => "@keyspace",
         "connection" => "@connection",
         _ => "@admin",
