@@ -237,6 +237,18 @@ bitfield nokey2 overflow fail set u8 0 300
 exists nokey2
 bitfield n incrby u8 0 1
 get n
+# offsets are limited by proto-max-bulk-len (the byte holding the offset); a field may
+# still end past it, as in Redis 7.0
+config set proto-max-bulk-len 1mb
+setbit big 8388607 1
+setbit big 8388608 1
+bitfield big2 set u8 8388607 1
+strlen big2
+bitfield big3 set i64 8388600 -1
+strlen big3
+bitfield big4 get u8 8388608
+bitfield big4 get u8 #1048576
+config set proto-max-bulk-len 512mb
 "#;
 
 const SORT_SCRIPT: &str = r#"
