@@ -627,3 +627,25 @@ fn digest_of_restored_values() {
     assert_eq!(r.cmd(&dv), f.cmd(&dv));
     assert_eq!(r.cmd(&["DEBUG", "DIGEST"]), f.cmd(&["DEBUG", "DIGEST"]));
 }
+
+/// `SORT ... STORE` wakes a client blocked on the destination, as Redis does.
+#[test]
+fn sort_store_wakes_blocked_client() {
+    let (_redis, _ferro, mut r, mut f) = servers();
+    let mut replies = Vec::new();
+    for c in [&mut r, &mut f] {
+        c.cmd(&["SADD", "src", "3", "1", "2"]);
+        let port = c.s.peer_addr().unwrap().port();
+        let mut waiter = Conn::new(port);
+        let mut out = BytesMut::new();
+        encode_command(&["BLPOP", "dst", "5"], &mut out);
+        waiter.s.write_all(&out).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(c.cmd(&["SORT", "src", "STORE", "dst"]), Frame::Integer(3));
+        let popped = waiter.cmd(&["LRANGE", "dst", "0", "-1"]);
+        let after = waiter.cmd(&["PING"]);
+        replies.push((popped, after));
+    }
+    // The first reply read on the waiter is BLPOP's; the LRANGE reply follows it.
+    assert_eq!(replies[0], replies[1]);
+}

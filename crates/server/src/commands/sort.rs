@@ -2,6 +2,7 @@
 //! keys (`BY pattern`), returning or storing other keys' values (`GET pattern`).
 //!
 //! Both hold every shard lock (`ALL_KEYS`): `BY` and `GET` patterns name arbitrary keys.
+//! The `STORE` destination is not a key position, so SORT signals it (WATCH, BLPOP) itself.
 //! The ordering follows Redis 7.0 exactly:
 //!
 //! * numeric (default): by score, ties broken by comparing the elements as binary strings;
@@ -233,8 +234,10 @@ fn sort_with(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
         ctx.table(&dest)
             .set_value(&dest, Value::List(Box::new(List::from_items(items))), false);
         ctx.dirty += len as u64;
+        ctx.key_modified(&dest);
     } else if ctx.table(&dest).remove(&dest).is_some() {
         ctx.changed();
+        ctx.key_modified(&dest);
     }
     Ok(Frame::Integer(len as i64))
 }
