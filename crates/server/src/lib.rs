@@ -16,6 +16,7 @@
 pub mod blocking;
 pub mod client;
 pub mod commands;
+pub mod digest;
 pub mod dispatch;
 pub mod expire;
 pub mod info;

@@ -7,6 +7,7 @@
 //! recorded in the context (`dirty`, propagation effects) and written to the replication log
 //! by dispatch before the locks are released.
 
+pub mod bitmap;
 pub mod connection;
 pub mod hash;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod list;
 pub mod persist;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -170,6 +172,8 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     list::COMMANDS,
     crate::multi::COMMANDS,
     crate::pubsub::COMMANDS,
+    bitmap::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

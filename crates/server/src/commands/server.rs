@@ -118,6 +118,7 @@ fn command_info(c: &CommandSpec) -> Frame {
     }
     cats.push(Frame::simple(match c.group {
         "string" => "@string",
+        "bitmap" => "@bitmap",
         "generic" => "@keyspace",
         "connection" => "@connection",
         _ => "@admin",
@@ -397,6 +398,25 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "verbatim" => Frame::Verbatim(Bytes::from_static(b"txt"), Bytes::from_static(b"This is a verbatim\nstring")),
             _ => return Err(CommandError::new("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
         })
+    } else if is_kw(sub, "DIGEST") && args.len() == 2 {
+        // Every database, including logically expired keys (as Redis: no lookups).
+        let shards = ctx.server.keyspace.lock_all();
+        let mut dd = crate::digest::DatasetDigest::default();
+        for db in 0..ctx.server.keyspace.databases() {
+            dd.add_db(db, shards.iter().map(|s| &s.dbs[db]));
+        }
+        Ok(Frame::Simple(Bytes::from(crate::digest::hex(&dd.finish()))))
+    } else if is_kw(sub, "DIGEST-VALUE") {
+        let db = ctx.db();
+        let mut out = Vec::with_capacity(args.len() - 2);
+        for key in &args[2..] {
+            let g = ctx.server.keyspace.lock(ctx.server.keyspace.shard_of(key));
+            let d = g.dbs[db].get(key).map_or([0u8; 20], |e| {
+                crate::digest::value_digest(&e.value, e.expire_at != 0)
+            });
+            out.push(Frame::Simple(Bytes::from(crate::digest::hex(&d))));
+        }
+        Ok(Frame::Array(out))
     } else if is_kw(sub, "OBJECT") && args.len() == 3 {
         let db = ctx.db();
         let key = args[2].clone();
@@ -507,6 +527,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "CHANGE-REPL-ID",
                 "PROTOCOL <type>",
                 "OBJECT <key>",
+                "DIGEST",
+                "DIGEST-VALUE <key> [<key> ...]",
             ]
             .iter()
             .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))

@@ -49,6 +49,28 @@ impl SmallBytes {
         }
     }
 
+    /// The bytes, mutably (in-place edits that keep the length: SETBIT, BITFIELD).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            SmallBytes::Inline { len, buf } => &mut buf[..*len as usize],
+            SmallBytes::Heap(b) => b,
+        }
+    }
+
+    /// Grows to `n` bytes, padding with zeros (no-op when already that long).
+    pub fn grow_zeroed(&mut self, n: usize) {
+        if n <= self.len() {
+            return;
+        }
+        let mut v = match std::mem::replace(self, SmallBytes::new(b"")) {
+            SmallBytes::Heap(b) => b.into_vec(),
+            inline => inline.as_slice().to_vec(),
+        };
+        v.resize(n, 0);
+        *self = SmallBytes::from_vec(v);
+    }
+
     /// Length in bytes.
     #[inline]
     pub fn len(&self) -> usize {
