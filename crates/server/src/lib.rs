@@ -337,6 +337,6 @@ impl Server {
 
     /// Starts shutting down: listeners stop, connections close.
     pub fn request_shutdown(&self) {
-        let _ = self.shutdown.send(true);
+        self.shutdown.send_replace(true);
     }
 }
