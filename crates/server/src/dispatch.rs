@@ -145,6 +145,36 @@ pub fn run(
         return Err(unknown_command(args));
     };
     stats.commands += 1;
+    let stat = cmd_stat(cmd);
+    if let Err(e) = precheck(server, client, cmd, args) {
+        stat.rejected.fetch_add(1, Ordering::Relaxed);
+        return Err(e);
+    }
+    if client.multi.is_some() && !crate::multi::runs_inside_multi(cmd.name) {
+        return crate::multi::queue(client, args);
+    }
+    *client.handle.last_cmd.lock() = cmd.name;
+    if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
+        server.feed_monitors(client, args);
+    }
+    let t0 = clock().raw();
+    let reply = call(server, client, cmd, args, stats);
+    let us = clock().delta(t0, clock().raw()).as_micros() as u64;
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    stat.usec.fetch_add(us, Ordering::Relaxed);
+    if reply.is_err() {
+        stat.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    reply
+}
+
+/// The checks every command passes before it runs (Redis's processCommand order).
+fn precheck(
+    server: &Server,
+    client: &mut Client,
+    cmd: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<(), CommandError> {
     if (cmd.arity > 0 && args.len() != cmd.arity as usize)
         || (cmd.arity < 0 && args.len() < (-cmd.arity) as usize)
     {
@@ -184,14 +214,7 @@ pub fn run(
     {
         return Err(CommandError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
     }
-    if client.multi.is_some() && !crate::multi::runs_inside_multi(cmd.name) {
-        return crate::multi::queue(client, args);
-    }
-    *client.handle.last_cmd.lock() = cmd.name;
-    if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
-        server.feed_monitors(client, args);
-    }
-    call(server, client, cmd, args, stats)
+    Ok(())
 }
 
 /// Locks the command's shards, runs the handler and propagates. Also used by EXEC and by the
@@ -372,5 +395,69 @@ pub fn protect_for_snapshot(
                 }
             }
         }
+    }
+}
+
+/// Per-command counters for INFO commandstats.
+#[derive(Default)]
+pub struct CmdStat {
+    /// Completed calls.
+    pub calls: std::sync::atomic::AtomicU64,
+    /// Total microseconds spent in the handler (with locking).
+    pub usec: std::sync::atomic::AtomicU64,
+    /// Refused before running (arity, auth, read-only replica...).
+    pub rejected: std::sync::atomic::AtomicU64,
+    /// Ran and replied with an error.
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+fn stats_table() -> &'static HashMap<&'static str, CmdStat> {
+    static STATS: OnceLock<HashMap<&'static str, CmdStat>> = OnceLock::new();
+    STATS.get_or_init(|| {
+        all_commands()
+            .map(|c| (c.name, CmdStat::default()))
+            .collect()
+    })
+}
+
+/// The counters of `cmd`.
+pub fn cmd_stat(cmd: &CommandSpec) -> &'static CmdStat {
+    static NONE: OnceLock<CmdStat> = OnceLock::new();
+    stats_table()
+        .get(cmd.name)
+        .unwrap_or_else(|| NONE.get_or_init(CmdStat::default))
+}
+
+/// `(name, calls, usec, rejected, failed)` for every command called at least once, sorted.
+pub fn command_stats() -> Vec<(&'static str, u64, u64, u64, u64)> {
+    let mut v: Vec<_> = stats_table()
+        .iter()
+        .map(|(n, s)| {
+            (
+                *n,
+                s.calls.load(Ordering::Relaxed),
+                s.usec.load(Ordering::Relaxed),
+                s.rejected.load(Ordering::Relaxed),
+                s.failed.load(Ordering::Relaxed),
+            )
+        })
+        .filter(|t| t.1 + t.3 + t.4 > 0)
+        .collect();
+    v.sort();
+    v
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset_command_stats() {
+    for s in stats_table().values() {
+        s.calls.store(0, Ordering::Relaxed);
+        s.usec.store(0, Ordering::Relaxed);
+        s.rejected.store(0, Ordering::Relaxed);
+        s.failed.store(0, Ordering::Relaxed);
     }
 }

@@ -236,7 +236,20 @@ fn section(server: &Server, name: &str, out: &mut String) {
             );
         }
         "modules" => out.push_str("# Modules\r\n"),
-        "commandstats" => out.push_str("# Commandstats\r\n"),
+        "commandstats" => {
+            out.push_str("# Commandstats\r\n");
+            for (name, calls, usec, rejected, failed) in crate::dispatch::command_stats() {
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
+                let _ = write!(
+                    out,
+                    "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n"
+                );
+            }
+        }
         "errorstats" => {
             out.push_str("# Errorstats\r\n");
             let errs = server.errors.lock();
