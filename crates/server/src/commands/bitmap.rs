@@ -80,7 +80,7 @@ fn str_for_write<'c>(
 ) -> Result<(&'c mut [u8], bool), CommandError> {
     let grown = match ctx.lookup_write(key) {
         None => {
-            let v = Value::Str(SmallBytes::from_vec(vec![0; min_len]));
+            let v = Value::Str(SmallBytes::raw_from_vec(vec![0; min_len]));
             ctx.table(key).set_value(key, v, false);
             true
         }
@@ -90,6 +90,7 @@ fn str_for_write<'c>(
         }) => {
             let before = s.len();
             s.grow_zeroed(min_len);
+            s.make_raw();
             s.len() != before
         }
         Some(_) => return Err(err::WRONGTYPE),
@@ -317,7 +318,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.table(dest).remove(dest);
     } else {
         ctx.table(dest)
-            .set_value(dest, Value::Str(SmallBytes::from_vec(out)), false);
+            .set_value(dest, Value::Str(SmallBytes::raw_from_vec(out)), false);
     }
     ctx.changed();
     Ok(Frame::Integer(len as i64))

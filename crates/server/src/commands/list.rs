@@ -247,16 +247,19 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `LINDEX key index`
 fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // Redis looks the key up (nil / WRONGTYPE) before parsing the index.
+    let Some(l) = read_list(ctx, &args[1])? else {
+        return Ok(Frame::Null);
+    };
     let i = arg_i64(&args[2])?;
-    Ok(read_list(ctx, &args[1])?
-        .and_then(|l| l.get(i))
-        .map_or(Frame::Null, super::bulk))
+    Ok(l.get(i).map_or(Frame::Null, super::bulk))
 }
 
 /// `LSET key index element`
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let i = arg_i64(&args[2])?;
+    // Key (no such key / WRONGTYPE) first, then the index, as Redis.
     let l = write_list(ctx, &args[1])?.ok_or(err::NO_KEY)?;
+    let i = arg_i64(&args[2])?;
     let p = l
         .resolve(i)
         .ok_or(CommandError::new("ERR index out of range"))?;

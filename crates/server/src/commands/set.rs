@@ -243,8 +243,8 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `SMOVE source destination member`
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (src, dst, m) = (&args[1], &args[2], &args[3]);
+    // A missing source answers 0 before the destination's type is looked at (Redis).
     let Some(in_src) = read_write_check(ctx, src)?.map(|s| s.contains(m)) else {
-        read_write_check(ctx, dst)?;
         return Ok(Frame::Integer(0));
     };
     read_write_check(ctx, dst)?;

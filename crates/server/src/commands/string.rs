@@ -387,10 +387,17 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if new_len as u64 > limit {
         return Err(err::STRING_TOO_LONG);
     }
-    let mut v = cur.unwrap_or_default();
-    v.extend_from_slice(&args[2]);
+    // Appending to a new key stores the argument as SET would (so "10" is int-encoded);
+    // appending to an existing string makes it `raw`, as in Redis.
+    let value = match cur {
+        None => SmallBytes::new(&args[2]),
+        Some(mut v) => {
+            v.extend_from_slice(&args[2]);
+            SmallBytes::raw_from_vec(v)
+        }
+    };
     ctx.table(&args[1])
-        .set_value(&args[1], Value::Str(SmallBytes::from_vec(v)), true);
+        .set_value(&args[1], Value::Str(value), true);
     ctx.changed();
     ctx.notify(notify::STRING, "append", &args[1]);
     Ok(Frame::Integer(new_len as i64))
@@ -473,8 +480,11 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(err::WRONGTYPE),
     };
     let s = ldouble::incr_by_float(cur.map(|v| &v[..]), &args[2]).map_err(CommandError::new)?;
-    ctx.table(&args[1])
-        .set_value(&args[1], Value::str(s.as_bytes()), true);
+    ctx.table(&args[1]).set_value(
+        &args[1],
+        Value::Str(SmallBytes::heap_from_vec(s.as_bytes().to_vec())),
+        true,
+    );
     ctx.propagate(vec![
         Bytes::from_static(b"SET"),
         args[1].clone(),
@@ -545,7 +555,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     v[offset as usize..end].copy_from_slice(val);
     let n = v.len();
     ctx.table(&args[1])
-        .set_value(&args[1], Value::Str(SmallBytes::from_vec(v)), true);
+        .set_value(&args[1], Value::Str(SmallBytes::raw_from_vec(v)), true);
     ctx.changed();
     ctx.notify(notify::STRING, "setrange", &args[1]);
     Ok(Frame::Integer(n as i64))

@@ -14,6 +14,9 @@ pub enum SmallBytes {
     Inline { len: u8, buf: [u8; INLINE_CAP] },
     /// Anything longer.
     Heap(Box<[u8]>),
+    /// A string value modified in place (APPEND, SETRANGE, SETBIT, BITOP results): Redis
+    /// reports such strings as `raw` whatever their length, so the variant remembers it.
+    Raw(Box<[u8]>),
 }
 
 impl SmallBytes {
@@ -45,7 +48,7 @@ impl SmallBytes {
     pub fn as_slice(&self) -> &[u8] {
         match self {
             SmallBytes::Inline { len, buf } => &buf[..*len as usize],
-            SmallBytes::Heap(b) => b,
+            SmallBytes::Heap(b) | SmallBytes::Raw(b) => b,
         }
     }
 
@@ -54,7 +57,7 @@ impl SmallBytes {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         match self {
             SmallBytes::Inline { len, buf } => &mut buf[..*len as usize],
-            SmallBytes::Heap(b) => b,
+            SmallBytes::Heap(b) | SmallBytes::Raw(b) => b,
         }
     }
 
@@ -64,11 +67,39 @@ impl SmallBytes {
             return;
         }
         let mut v = match std::mem::replace(self, SmallBytes::new(b"")) {
-            SmallBytes::Heap(b) => b.into_vec(),
+            SmallBytes::Heap(b) | SmallBytes::Raw(b) => b.into_vec(),
             inline => inline.as_slice().to_vec(),
         };
         v.resize(n, 0);
-        *self = SmallBytes::from_vec(v);
+        *self = SmallBytes::Raw(v.into_boxed_slice());
+    }
+
+    /// A string value kept out of line even when short: Redis reports it as `embstr`
+    /// (never `int`), as it does for INCRBYFLOAT results.
+    pub fn heap_from_vec(v: Vec<u8>) -> Self {
+        SmallBytes::Heap(v.into_boxed_slice())
+    }
+
+    /// A string value marked `raw` (see [`SmallBytes::Raw`]).
+    pub fn raw_from_vec(v: Vec<u8>) -> Self {
+        SmallBytes::Raw(v.into_boxed_slice())
+    }
+
+    /// Marks a string value as modified in place (`raw` encoding from now on).
+    pub fn make_raw(&mut self) {
+        if !matches!(self, SmallBytes::Raw(_)) {
+            *self = SmallBytes::Raw(self.as_slice().into());
+        }
+    }
+
+    /// True for strings stored inline (the only ones Redis could hold as `int`).
+    pub fn is_inline(&self) -> bool {
+        matches!(self, SmallBytes::Inline { .. })
+    }
+
+    /// True for [`SmallBytes::Raw`].
+    pub fn is_raw(&self) -> bool {
+        matches!(self, SmallBytes::Raw(_))
     }
 
     /// Length in bytes.
@@ -76,7 +107,7 @@ impl SmallBytes {
     pub fn len(&self) -> usize {
         match self {
             SmallBytes::Inline { len, .. } => *len as usize,
-            SmallBytes::Heap(b) => b.len(),
+            SmallBytes::Heap(b) | SmallBytes::Raw(b) => b.len(),
         }
     }
 
@@ -89,7 +120,7 @@ impl SmallBytes {
     pub fn heap_size(&self) -> usize {
         match self {
             SmallBytes::Inline { .. } => 0,
-            SmallBytes::Heap(b) => b.len(),
+            SmallBytes::Heap(b) | SmallBytes::Raw(b) => b.len(),
         }
     }
 }

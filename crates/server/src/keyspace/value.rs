@@ -44,7 +44,9 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => {
-                if s.len() <= 20 && crate::util::parse_i64(s).is_some() {
+                if s.is_raw() {
+                    "raw"
+                } else if s.is_inline() && s.len() <= 20 && crate::util::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
                     "embstr"

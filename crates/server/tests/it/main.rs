@@ -16,6 +16,7 @@ mod differential;
 mod expiry;
 mod keys;
 mod protocol;
+mod random_diff;
 mod replog;
 mod seed;
 mod server;
