@@ -14,6 +14,7 @@ use super::string::get_str;
 use super::{arg_i64, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::keyspace::{Entry, SmallBytes, Value};
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 
 const K1: KeySpec = KeySpec::ONE;
@@ -120,11 +121,15 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => return Err(BAD_BIT),
     };
     let byte = (off >> 3) as usize;
-    let (p, _) = str_for_write(ctx, &args[1], byte + 1)?;
+    let (p, grown) = str_for_write(ctx, &args[1], byte + 1)?;
     let shift = 7 - (off & 7) as u8;
     let old = (p[byte] >> shift) & 1;
     p[byte] = (p[byte] & !(1 << shift)) | (on << shift);
-    ctx.changed();
+    // As Redis 7.0: a change only when the key was created or grown, or the bit flipped.
+    if grown || old != on {
+        ctx.changed();
+        ctx.notify(notify::STRING, "setbit", &args[1]);
+    }
     Ok(Frame::Integer(old as i64))
 }
 
@@ -315,10 +320,13 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let dest = &args[2];
     if len == 0 {
-        ctx.table(dest).remove(dest);
+        if ctx.table(dest).remove(dest).is_some() {
+            ctx.notify(notify::GENERIC, "del", dest);
+        }
     } else {
         ctx.table(dest)
             .set_value(dest, Value::Str(SmallBytes::raw_from_vec(out)), false);
+        ctx.notify(notify::STRING, "set", dest);
     }
     ctx.changed();
     Ok(Frame::Integer(len as i64))
@@ -509,7 +517,7 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
             FieldOp::Set(v) => match fit(v as i128, f.signed, f.bits, f.overflow) {
                 Some(nv) => {
                     write_field(p, f.offset, f.bits, nv);
-                    changes += 1;
+                    changes += (grown || nv != old) as u64;
                     Frame::Integer(old as i64)
                 }
                 None => Frame::Null,
@@ -517,7 +525,7 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
             FieldOp::IncrBy(by) => match fit(old + by as i128, f.signed, f.bits, f.overflow) {
                 Some(nv) => {
                     write_field(p, f.offset, f.bits, nv);
-                    changes += 1;
+                    changes += (grown || nv != old) as u64;
                     Frame::Integer(nv as i64)
                 }
                 None => Frame::Null,
@@ -525,8 +533,11 @@ fn bitfield_with(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
         };
         out.push(reply);
     }
-    if changes > 0 || grown {
-        ctx.dirty += changes.max(1);
+    // As Redis 7.0: a write counts when the key was created or grown, or the field's value
+    // changed; notified once.
+    if changes > 0 {
+        ctx.dirty += changes;
+        ctx.notify(notify::STRING, "setbit", &args[1]);
     }
     Ok(Frame::Array(out))
 }

@@ -8,6 +8,7 @@ use crate::keyspace::{Entry, Value};
 use crate::ldouble;
 use crate::util::{glob_match, parse_i64};
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 use rand::Rng;
 
@@ -95,6 +96,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<i64, Comman
         added += h.set(&fv[0], &fv[1], &lim) as i64;
     }
     ctx.changed();
+    ctx.notify(notify::HASH, "hset", &args[1]);
     Ok(added)
 }
 
@@ -116,6 +118,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lim = limits(ctx);
     write_or_create(ctx, &args[1])?.set(&args[2], &args[3], &lim);
     ctx.changed();
+    ctx.notify(notify::HASH, "hset", &args[1]);
     Ok(Frame::Integer(1))
 }
 
@@ -152,6 +155,10 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if n > 0 {
         ctx.changed();
+        ctx.notify(notify::HASH, "hdel", &args[1]);
+        if empty {
+            ctx.notify(notify::GENERIC, "del", &args[1]);
+        }
     }
     Ok(Frame::Integer(n))
 }
@@ -213,6 +220,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lim = limits(ctx);
     write_or_create(ctx, &args[1])?.set(&args[2], itoa::Buffer::new().format(new).as_bytes(), &lim);
     ctx.changed();
+    ctx.notify(notify::HASH, "hincrby", &args[1]);
     Ok(Frame::Integer(new))
 }
 
@@ -231,6 +239,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Bytes::from(s.clone()),
     ]);
     ctx.changed();
+    ctx.notify(notify::HASH, "hincrbyfloat", &args[1]);
     Ok(Frame::Bulk(Bytes::from(s)))
 }
 

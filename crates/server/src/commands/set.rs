@@ -7,6 +7,7 @@ use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpe
 use crate::keyspace::types::{Limits, Set};
 use crate::keyspace::{Entry, Value};
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 use rand::Rng;
 use std::borrow::Cow;
@@ -90,10 +91,20 @@ fn limits(ctx: &Ctx) -> Limits {
     Limits::set(&ctx.server.config.read())
 }
 
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
+/// Deletes `key` if its set became empty; true when it did.
+fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let t = ctx.table(key);
     if matches!(t.get(key), Some(Entry { value: Value::Set(s), .. }) if s.is_empty()) {
         t.remove(key);
+        return true;
+    }
+    false
+}
+
+/// [`remove_if_empty`] plus Redis's `del` notification.
+fn del_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    if remove_if_empty(ctx, key) {
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -107,6 +118,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     if n > 0 {
         ctx.changed();
+        ctx.notify(notify::SET, "sadd", &args[1]);
     }
     Ok(Frame::Integer(n))
 }
@@ -120,9 +132,10 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for m in &args[2..] {
         n += s.remove(m) as i64;
     }
-    remove_if_empty(ctx, &args[1]);
     if n > 0 {
         ctx.changed();
+        ctx.notify(notify::SET, "srem", &args[1]);
+        del_if_empty(ctx, &args[1]);
     }
     Ok(Frame::Integer(n))
 }
@@ -232,8 +245,9 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         argv.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
         ctx.propagate(argv);
     }
-    remove_if_empty(ctx, &key);
     ctx.changed();
+    ctx.notify(notify::SET, "spop", &key);
+    del_if_empty(ctx, &key);
     Ok(match count {
         None => bulk(&popped[0]),
         Some(_) => Frame::Set(popped.iter().map(|m| bulk(m)).collect()),
@@ -257,10 +271,14 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if let Some(s) = write(ctx, src)? {
         s.remove(m);
     }
-    remove_if_empty(ctx, src);
+    ctx.notify(notify::SET, "srem", src);
+    del_if_empty(ctx, src);
     let lim = limits(ctx);
-    write_or_create(ctx, dst)?.add(m, &lim);
+    let added = write_or_create(ctx, dst)?.add(m, &lim);
     ctx.changed();
+    if added {
+        ctx.notify(notify::SET, "sadd", dst);
+    }
     Ok(Frame::Integer(1))
 }
 
@@ -344,6 +362,7 @@ fn op_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
     if v.is_empty() {
         if existed {
             ctx.changed();
+            ctx.notify(notify::GENERIC, "del", dst);
         }
         return Ok(Frame::Integer(0));
     }
@@ -353,6 +372,12 @@ fn op_store(ctx: &mut Ctx, args: &[Bytes], op: Op) -> CmdResult {
     ctx.table(dst)
         .set_value(dst, Value::Set(Box::new(s)), false);
     ctx.changed();
+    let event = match op {
+        Op::Inter => "sinterstore",
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    ctx.notify(notify::SET, event, dst);
     Ok(Frame::Integer(n))
 }
 

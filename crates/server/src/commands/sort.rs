@@ -19,6 +19,7 @@ use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpe
 use crate::keyspace::types::List;
 use crate::keyspace::{Entry, Value};
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 use std::cmp::Ordering;
 
@@ -235,9 +236,11 @@ fn sort_with(ctx: &mut Ctx, args: &[Bytes], readonly: bool) -> CmdResult {
             .set_value(&dest, Value::List(Box::new(List::from_items(items))), false);
         ctx.dirty += len as u64;
         ctx.key_modified(&dest);
+        ctx.notify(notify::LIST, "sortstore", &dest);
     } else if ctx.table(&dest).remove(&dest).is_some() {
         ctx.changed();
         ctx.key_modified(&dest);
+        ctx.notify(notify::GENERIC, "del", &dest);
     }
     Ok(Frame::Integer(len as i64))
 }

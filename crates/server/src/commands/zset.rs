@@ -10,6 +10,7 @@ use crate::keyspace::types::{Limits, ZSet};
 use crate::keyspace::{Entry, Value};
 use crate::util::parse_f64;
 use bytes::Bytes;
+use ferrodis_config::notify;
 use ferrodis_resp::Frame;
 use rand::Rng;
 
@@ -224,20 +225,32 @@ fn limits(ctx: &Ctx) -> Limits {
     Limits::zset(&ctx.server.config.read())
 }
 
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
+/// Deletes `key` if its sorted set became empty; true when it did.
+fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let t = ctx.table(key);
     if matches!(t.get(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty()) {
         t.remove(key);
+        return true;
+    }
+    false
+}
+
+/// [`remove_if_empty`] plus Redis's `del` notification.
+fn del_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    if remove_if_empty(ctx, key) {
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
-/// Stores `pairs` at `dst` (deleting it when empty); returns the new cardinality.
-fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>) -> i64 {
+/// Stores `pairs` at `dst` (deleting it when empty, with a `del` event when it existed);
+/// returns the new cardinality. `event` is notified when something was stored.
+fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>, event: &str) -> i64 {
     ctx.expire_if_needed(ctx.db(), dst);
     let existed = ctx.table(dst).remove(dst).is_some();
     if pairs.is_empty() {
         if existed {
             ctx.changed();
+            ctx.notify(notify::GENERIC, "del", dst);
         }
         return 0;
     }
@@ -247,6 +260,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>) -> i64 {
     ctx.table(dst)
         .set_value(dst, Value::ZSet(Box::new(z)), false);
     ctx.changed();
+    ctx.notify(notify::ZSET, event, dst);
     n
 }
 
@@ -353,6 +367,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     remove_if_empty(ctx, key);
     if added + updated > 0 {
         ctx.changed();
+        ctx.notify(notify::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     Ok(if incr {
         incr_result.map_or(Frame::Null, Frame::Double)
@@ -369,9 +384,13 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if new.is_nan() {
         return Err(NAN_SCORE);
     }
-    let lim = limits(ctx);
-    write_or_create(ctx, &args[1])?.insert(&args[3], new, &lim);
-    ctx.changed();
+    // As ZADD INCR: an unchanged score is no change (no dirty, no event).
+    if cur != Some(new) {
+        let lim = limits(ctx);
+        write_or_create(ctx, &args[1])?.insert(&args[3], new, &lim);
+        ctx.changed();
+        ctx.notify(notify::ZSET, "zincr", &args[1]);
+    }
     Ok(Frame::Double(new))
 }
 
@@ -384,9 +403,10 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for m in &args[2..] {
         n += z.remove(m).is_some() as i64;
     }
-    remove_if_empty(ctx, &args[1]);
     if n > 0 {
         ctx.changed();
+        ctx.notify(notify::ZSET, "zrem", &args[1]);
+        del_if_empty(ctx, &args[1]);
     }
     Ok(Frame::Integer(n))
 }
@@ -723,7 +743,7 @@ fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .map(|(m, s)| (m.to_vec(), s))
             .collect(),
     };
-    Ok(Frame::Integer(store(ctx, &args[1], pairs)))
+    Ok(Frame::Integer(store(ctx, &args[1], pairs, "zrangestore")))
 }
 
 fn remrange(ctx: &mut Ctx, args: &[Bytes], by: By) -> CmdResult {
@@ -737,9 +757,15 @@ fn remrange(ctx: &mut Ctx, args: &[Bytes], by: By) -> CmdResult {
         Bounds::Lex(min, max) => lex_ranks(z, min, max),
     };
     let n = z.remove_range(lo, hi);
-    remove_if_empty(ctx, &args[1]);
     if n > 0 {
         ctx.changed();
+        let event = match by {
+            By::Rank => "zremrangebyrank",
+            By::Score => "zremrangebyscore",
+            By::Lex => "zremrangebylex",
+        };
+        ctx.notify(notify::ZSET, event, &args[1]);
+        del_if_empty(ctx, &args[1]);
     }
     Ok(Frame::Integer(n as i64))
 }
@@ -781,9 +807,10 @@ fn pop(
     if max {
         v.reverse();
     }
-    remove_if_empty(ctx, key);
     if !v.is_empty() {
         ctx.changed();
+        ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+        del_if_empty(ctx, key);
     }
     Ok(v)
 }
@@ -1089,7 +1116,7 @@ fn zsetop_reply(ctx: &mut Ctx, args: &[Bytes], op: SetOp, name: &str) -> CmdResu
 
 fn zsetop_store(ctx: &mut Ctx, args: &[Bytes], op: SetOp, name: &str) -> CmdResult {
     let (v, _) = zsetop(ctx, args, 2, op, name, true)?;
-    Ok(Frame::Integer(store(ctx, &args[1], v)))
+    Ok(Frame::Integer(store(ctx, &args[1], v, name)))
 }
 
 /// `ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`
