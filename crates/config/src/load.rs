@@ -122,7 +122,22 @@ impl<'a> Loader<'a> {
             }
             (b"sentinel", _) => Err(err("sentinel directive while not in sentinel mode")),
             _ => match lookup(&lname) {
-                Some(d) => d.apply(self.cfg, args, &mut self.ctx).map_err(|r| err(&r)),
+                Some(d) => {
+                    // Redis 7.0: a multi-argument directive given one non-empty argument is
+                    // split like a config line, so `--save "900 1 300 10"` works.
+                    let split;
+                    let args = if args.len() == 1
+                        && !args[0].is_empty()
+                        && crate::runtime::MULTI_ARG.contains(&d.name)
+                    {
+                        split = ferrodis_resp::split_args(&args[0])
+                            .ok_or_else(|| err("Unbalanced quotes in configuration line"))?;
+                        &split[..]
+                    } else {
+                        args
+                    };
+                    d.apply(self.cfg, args, &mut self.ctx).map_err(|r| err(&r))
+                }
                 None => Err(err("Bad directive or wrong number of arguments")),
             },
         }

@@ -6,7 +6,7 @@ use crate::table::{lookup, ApplyCtx, Directive, Mutability, DIRECTIVES};
 use crate::values::text;
 
 /// Directives whose CONFIG SET value is split on single spaces into several arguments.
-const MULTI_ARG: &[&str] = &[
+pub(crate) const MULTI_ARG: &[&str] = &[
     "save",
     "bind",
     "client-output-buffer-limit",

@@ -303,9 +303,10 @@ impl Server {
     /// Called by FLUSHALL: with save points configured the (now empty) dataset is saved so
     /// the dump does not resurrect flushed keys, as Redis does.
     pub fn flushall_done(&self) {
+        // Every shard is locked (and empty) here: a snapshot cannot run (it would wait for
+        // the locks), so the empty dump is written directly.
         if !self.config.read().save.is_empty() {
-            let path = persistence::dump_path(self);
-            if let Err(e) = persistence::save_to_file(self, &path) {
+            if let Err(e) = persistence::save_empty_after_flushall(self) {
                 tracing::warn!("Error saving the DB after FLUSHALL: {e}");
             }
         }

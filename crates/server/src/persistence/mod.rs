@@ -37,6 +37,11 @@ pub struct PersistState {
     pub last_load_keys: AtomicU64,
     /// See `last_load_keys`.
     pub last_load_expired: AtomicU64,
+    /// Bumped by FLUSHALL: a snapshot started under an older generation is discarded
+    /// instead of being renamed over the (newer, empty) dump, as Redis kills its child.
+    pub abort_generation: AtomicU64,
+    /// Held while checking `abort_generation` and renaming a temp file over the dump.
+    pub rename_lock: parking_lot::Mutex<()>,
 }
 
 /// The dump file path (`dir` is the working directory, as in Redis).
@@ -55,27 +60,75 @@ fn write_options(server: &Server) -> WriteOptions {
 /// Saves the dataset to `path` atomically (temp file, fsync, rename, fsync dir). Runs in the
 /// calling thread; clients keep being served (only a brief barrier stops writers).
 pub fn save_to_file(server: &Server, path: &Path) -> std::io::Result<()> {
-    let dir = path
-        .parent()
+    save_to_file_notify(server, path, || {})
+}
+
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let dirty_before = server.dirty.load(Ordering::Relaxed);
-    let result = (|| {
-        let f = std::fs::File::create(&tmp)?;
-        let mut bw = std::io::BufWriter::with_capacity(1 << 20, f);
-        snapshot::snapshot_to(server, &mut bw, write_options(server))?;
-        bw.flush()?;
-        let f = bw.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Writes `tmp` (via `fill`), fsyncs it, and renames it over `path` unless the abort
+/// generation moved away from `generation` (then the temp file is removed).
+fn commit_file(
+    path: &Path,
+    tmp: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+    still_valid: impl FnOnce() -> bool,
+    rename_lock: &parking_lot::Mutex<()>,
+) -> std::io::Result<()> {
+    let f = std::fs::File::create(tmp)?;
+    let mut bw = std::io::BufWriter::with_capacity(1 << 20, f);
+    fill(&mut bw)?;
+    bw.flush()?;
+    let f = bw.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    drop(f);
+    {
+        let _g = rename_lock.lock();
+        if !still_valid() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "snapshot aborted (FLUSHALL)",
+            ));
         }
-        Ok(())
-    })();
+        std::fs::rename(tmp, path)?;
+    }
+    if let Ok(d) = std::fs::File::open(dir_of(path)) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// [`save_to_file`], calling `on_barrier` once the snapshot's point in time is fixed.
+pub fn save_to_file_notify(
+    server: &Server,
+    path: &Path,
+    on_barrier: impl FnOnce(),
+) -> std::io::Result<()> {
+    let tmp = dir_of(path).join(format!("temp-{}.rdb", std::process::id()));
+    let info = std::cell::RefCell::new(None);
+    let result = commit_file(
+        path,
+        &tmp,
+        |bw| {
+            *info.borrow_mut() = Some(snapshot::snapshot_to_notify(
+                server,
+                bw,
+                write_options(server),
+                on_barrier,
+            )?);
+            Ok(())
+        },
+        || {
+            server.persist.abort_generation.load(Ordering::Acquire)
+                == info.borrow().as_ref().map_or(u64::MAX, |i| i.generation)
+        },
+        &server.persist.rename_lock,
+    );
+    let dirty_before = info.borrow().as_ref().map_or(0, |i| i.dirty);
     match &result {
         Ok(()) => {
             // Changes made while saving stay counted (Redis: dirty -= dirty_before_bgsave).
@@ -88,6 +141,53 @@ pub fn save_to_file(server: &Server, path: &Path) -> std::io::Result<()> {
                 .lastsave
                 .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
             server.persist.saves.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+            tracing::warn!("Background saving aborted: {e}");
+            let _ = std::fs::remove_file(&tmp);
+        }
+        Err(e) => {
+            tracing::warn!("Failed saving the DB: {e}");
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    result
+}
+
+/// FLUSHALL with save points: called with every shard locked and empty. Aborts a running
+/// snapshot (Redis kills its child with SIGUSR1, which is not an error) and writes an empty
+/// dump. The dirty counter is left alone (Redis restores it around this save).
+pub fn save_empty_after_flushall(server: &Server) -> std::io::Result<()> {
+    server
+        .persist
+        .abort_generation
+        .fetch_add(1, Ordering::AcqRel);
+    let path = dump_path(server);
+    // A different temp name than a running background save's.
+    let tmp = dir_of(&path).join(format!("temp-flushall-{}.rdb", std::process::id()));
+    let opts = write_options(server);
+    let replid = server.replids.lock().0.clone();
+    let offset = server.log.offset();
+    let result = commit_file(
+        &path,
+        &tmp,
+        |bw| {
+            let mut w = ferrodis_rdb::Writer::new(bw, opts)?;
+            snapshot::write_aux(&mut w, &replid, offset)?;
+            w.finish()?;
+            Ok(())
+        },
+        || true,
+        &server.persist.rename_lock,
+    );
+    match &result {
+        Ok(()) => {
+            server
+                .lastsave
+                .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+            server.persist.saves.fetch_add(1, Ordering::Relaxed);
+            server.persist.last_bgsave_ok.store(true, Ordering::Relaxed);
+            tracing::info!("DB saved on disk");
         }
         Err(e) => {
             tracing::warn!("Failed saving the DB: {e}");
@@ -129,19 +229,27 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), &'static str> {
         .store(started / 1000, Ordering::Relaxed);
     tracing::info!("Background saving started");
     let s = server.clone();
+    let (barrier_tx, barrier_rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("ferrodis-bgsave".into())
         .spawn(move || {
             let path = dump_path(&s);
-            let res = save_to_file(&s, &path);
+            let res = save_to_file_notify(&s, &path, move || {
+                let _ = barrier_tx.send(());
+            });
             let secs = (crate::util::now_ms() - started) / 1000;
             s.persist.last_bgsave_secs.store(secs, Ordering::Relaxed);
-            s.persist
-                .last_bgsave_ok
-                .store(res.is_ok(), Ordering::Relaxed);
+            let aborted = matches!(&res, Err(e) if e.kind() == std::io::ErrorKind::Interrupted);
+            if !aborted {
+                s.persist
+                    .last_bgsave_ok
+                    .store(res.is_ok(), Ordering::Relaxed);
+            }
             s.persist.bgsave_started.store(0, Ordering::Relaxed);
             if res.is_ok() {
                 tracing::info!("Background saving terminated with success");
+            } else if aborted {
+                tracing::warn!("Background saving terminated by FLUSHALL");
             } else {
                 s.persist
                     .last_bgsave_try
@@ -157,6 +265,8 @@ pub fn bgsave(server: &Arc<Server>) -> Result<(), &'static str> {
             .store(false, Ordering::Release);
         return Err("ERR could not start a background save thread");
     }
+    // Reply only once the point in time is fixed (an error before it drops the sender).
+    let _ = barrier_rx.recv();
     Ok(())
 }
 

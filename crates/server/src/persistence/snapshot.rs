@@ -40,6 +40,10 @@ pub struct SnapshotInfo {
     pub offset: u64,
     /// Replication id at that point.
     pub replid: String,
+    /// The dirty counter at the barrier (changes the snapshot contains).
+    pub dirty: u64,
+    /// `persist.abort_generation` at the barrier.
+    pub generation: u64,
 }
 
 impl Snapshots {
@@ -188,43 +192,76 @@ impl<W: Write> Write for CrcWriter<W> {
     }
 }
 
+/// The AUX fields Redis 7.0 writes, in its order.
+pub fn write_aux<W: Write>(w: &mut Writer<W>, replid: &str, offset: u64) -> io::Result<()> {
+    w.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes())?;
+    w.aux(b"redis-bits", b"64")?;
+    w.aux(
+        b"ctime",
+        (crate::util::now_ms() / 1000).to_string().as_bytes(),
+    )?;
+    w.aux(b"used-mem", crate::info::rss_bytes().to_string().as_bytes())?;
+    w.aux(b"repl-stream-db", b"0")?;
+    w.aux(b"repl-id", replid.as_bytes())?;
+    w.aux(b"repl-offset", offset.to_string().as_bytes())?;
+    w.aux(b"aof-base", b"0")
+}
+
 /// Takes a snapshot and streams it as a complete RDB file into `out`.
 pub fn snapshot_to<W: Write>(
     server: &Server,
     out: W,
     opts: WriteOptions,
 ) -> io::Result<SnapshotInfo> {
+    snapshot_to_notify(server, out, opts, || {})
+}
+
+/// [`snapshot_to`], calling `on_barrier` as soon as the point in time is fixed (BGSAVE
+/// replies only then, so that, as with Redis's fork inside the command, every write
+/// acknowledged before the reply is in the snapshot and none sent after it is). Stops early
+/// with an `Interrupted` error when `persist.abort_generation` moves (FLUSHALL).
+pub fn snapshot_to_notify<W: Write>(
+    server: &Server,
+    out: W,
+    opts: WriteOptions,
+    on_barrier: impl FnOnce(),
+) -> io::Result<SnapshotInfo> {
     let snaps = &server.snapshots;
     let _one = snaps.running.lock();
     *OPTS.lock() = opts;
     // 1. Barrier.
     let epoch = snaps.last_epoch.fetch_add(1, Ordering::Relaxed) + 1;
-    let (offset, replid) = {
+    let (offset, replid, dirty, generation) = {
         let guards = server.keyspace.lock_all();
         server.log.force_select();
         let offset = server.log.offset();
         let replid = server.replids.lock().0.clone();
+        // Writers add to `dirty` before releasing their shard locks: exact at the barrier.
+        let dirty = server.dirty.load(Ordering::Relaxed);
+        let generation = server.persist.abort_generation.load(Ordering::Acquire);
         snaps.pending.lock().clear();
         snaps.active_epoch.store(epoch, Ordering::Release);
         drop(guards);
-        (offset, replid)
+        (offset, replid, dirty, generation)
+    };
+    on_barrier();
+    let aborted = || {
+        if server.persist.abort_generation.load(Ordering::Acquire) != generation {
+            Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "snapshot aborted (FLUSHALL)",
+            ))
+        } else {
+            Ok(())
+        }
     };
     let result = (|| {
         let mut w = Writer::new(CrcWriter { inner: out, crc: 0 }, opts)?;
-        w.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes())?;
-        w.aux(b"redis-bits", b"64")?;
-        w.aux(
-            b"ctime",
-            (crate::util::now_ms() / 1000).to_string().as_bytes(),
-        )?;
-        w.aux(b"used-mem", crate::info::rss_bytes().to_string().as_bytes())?;
-        w.aux(b"repl-stream-db", b"0")?;
-        w.aux(b"repl-id", replid.as_bytes())?;
-        w.aux(b"repl-offset", offset.to_string().as_bytes())?;
-        w.aux(b"aof-base", b"0")?;
+        write_aux(&mut w, &replid, offset)?;
         let mut sink = w.into_inner();
         // 2. Worker: every shard, in order, unless a writer already did it.
         for i in 0..SHARDS {
+            aborted()?;
             let mut g = server.keyspace.lock(i);
             let mine = if g.snapshot_epoch < epoch {
                 let chunk = serialize_shard(&mut g, opts);
@@ -256,7 +293,12 @@ pub fn snapshot_to<W: Write>(
         }
     }
     snaps.pending.lock().clear();
-    result.map(|()| SnapshotInfo { offset, replid })
+    result.map(|()| SnapshotInfo {
+        offset,
+        replid,
+        dirty,
+        generation,
+    })
 }
 
 #[cfg(test)]
