@@ -302,12 +302,18 @@ impl Server {
 
     /// Called by FLUSHALL: with save points configured the (now empty) dataset is saved so
     /// the dump does not resurrect flushed keys, as Redis does.
-    pub fn flushall_done(&self) {
+    /// Returns true when the empty dataset was saved.
+    pub fn flushall_done(&self) -> bool {
         // Every shard is locked (and empty) here: a snapshot cannot run (it would wait for
         // the locks), so the empty dump is written directly.
-        if !self.config.read().save.is_empty() {
-            if let Err(e) = persistence::save_empty_after_flushall(self) {
+        if self.config.read().save.is_empty() {
+            return false;
+        }
+        match persistence::save_empty_after_flushall(self) {
+            Ok(()) => true,
+            Err(e) => {
                 tracing::warn!("Error saving the DB after FLUSHALL: {e}");
+                false
             }
         }
     }

@@ -802,6 +802,16 @@ fn flushall_with_save_points_like_redis() {
             }
         }
         assert_eq!(n, 0, "{kind:?}: dump after FLUSHALL has keys");
+        // Without save points: dirty grows by the keys removed, nothing is saved.
+        c.ok(&["CONFIG", "SET", "save", ""]);
+        c.ok(&["MSET", "x", "1", "y", "2", "z", "3"]);
+        c.ok(&["FLUSHALL"]);
+        c.ok(&["FLUSHALL"]);
+        let row = format!(
+            "{row}; no save points: dirty={} saves+={}",
+            c.info("persistence", "rdb_changes_since_last_save"),
+            c.info_i("persistence", "rdb_saves") - saves,
+        );
         s.shutdown(&["NOSAVE"]);
         let s = Server::start(kind, &dir, &[]);
         assert_eq!(s.conn().int(&["DBSIZE"]), 0);

@@ -573,8 +573,17 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             t.clear();
         }
     }
-    ctx.dirty += n.max(1);
-    ctx.server.flushall_done();
+    // Redis 7.0: dirty grows by the keys removed (an empty FLUSHALL adds nothing but is
+    // still propagated); with save points the empty dataset is saved and the counter is 0.
+    ctx.propagate(args.to_vec());
+    if ctx.server.flushall_done() {
+        ctx.server
+            .dirty
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        ctx.dirty = 0;
+    } else {
+        ctx.dirty += n;
+    }
     ok()
 }
 

@@ -185,7 +185,7 @@ pub fn save_empty_after_flushall(server: &Server) -> std::io::Result<()> {
             server
                 .lastsave
                 .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
-            server.persist.saves.fetch_add(1, Ordering::Relaxed);
+            // As rdbSave; Redis 7.0 does not count this save in rdb_saves.
             server.persist.last_bgsave_ok.store(true, Ordering::Relaxed);
             tracing::info!("DB saved on disk");
         }
