@@ -63,9 +63,17 @@ pub(crate) fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, String
                 ));
             }
             let start = out.len() - dist;
-            for k in 0..len {
-                let b = out[start + k];
-                out.push(b);
+            if dist >= len {
+                out.extend_from_within(start..start + len);
+            } else if dist == 1 {
+                let b = out[start];
+                out.resize(out.len() + len, b);
+            } else {
+                // Overlapping: the copy reads bytes it has just produced.
+                for k in 0..len {
+                    let b = out[start + k];
+                    out.push(b);
+                }
             }
         }
     }
@@ -81,21 +89,23 @@ pub(crate) fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, String
 /// Compress `input`; returns `None` unless the result is at least 4 bytes shorter
 /// (the rule Redis applies before storing a string compressed).
 pub(crate) fn compress(input: &[u8]) -> Option<Vec<u8>> {
-    const HASH_BITS: u32 = 14;
     const MAX_DIST: usize = 8192;
     const MAX_LEN: usize = 264;
     let n = input.len();
-    if n < 4 {
+    if n < 4 || n >= u32::MAX as usize {
         return None;
     }
     let limit = n - 4;
     let mut out = Vec::with_capacity(n);
-    // Position + 1 of the last occurrence of each 3-byte hash (0 = none).
-    let mut table = vec![0usize; 1 << HASH_BITS];
+    // Position + 1 of the last occurrence of each 3-byte hash (0 = none). Sized to the
+    // input (at most 2^14 entries): zeroing a fixed 128 KiB table for every short value was
+    // a third of SAVE's time.
+    let hash_bits: u32 = (usize::BITS - n.leading_zeros()).clamp(8, 14);
+    let mut table = vec![0u32; 1 << hash_bits];
     let hash = |p: usize| -> usize {
         let v =
             (u32::from(input[p]) << 16) | (u32::from(input[p + 1]) << 8) | u32::from(input[p + 2]);
-        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+        (v.wrapping_mul(2_654_435_761) >> (32 - hash_bits)) as usize
     };
     let mut lit_start = 0;
     let mut i = 0;
@@ -107,8 +117,8 @@ pub(crate) fn compress(input: &[u8]) -> Option<Vec<u8>> {
     };
     while i + 2 < n {
         let h = hash(i);
-        let cand = table[h];
-        table[h] = i + 1;
+        let cand = table[h] as usize;
+        table[h] = (i + 1) as u32;
         if cand > 0 {
             let c = cand - 1;
             let dist = i - c;
@@ -127,8 +137,10 @@ pub(crate) fn compress(input: &[u8]) -> Option<Vec<u8>> {
                     out.push((l - 7) as u8);
                 }
                 out.push((off & 0xff) as u8);
-                for p in i + 1..(i + len).min(n.saturating_sub(2)) {
-                    table[hash(p)] = p + 1;
+                // Like liblzf's VERY_FAST mode: hash only the match's last two positions.
+                for p in (i + len).saturating_sub(2).max(i + 1)..(i + len).min(n.saturating_sub(2))
+                {
+                    table[hash(p)] = (p + 1) as u32;
                 }
                 i += len;
                 lit_start = i;
