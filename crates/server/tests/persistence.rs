@@ -6,6 +6,7 @@
 //! Every wait is bounded and names what it waited for. The tests that build multi-million-key
 //! datasets take the `HEAVY` lock so that only one runs at a time (memory and CPU on small CI
 //! machines), which keeps them from being flaky on a loaded 2-core box.
+#![allow(clippy::unwrap_used)]
 
 mod support {
     //! Minimal process + RESP helpers.
@@ -391,7 +392,7 @@ mod support {
         if pairs {
             let mut p: Vec<(Frame, Frame)> =
                 v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect();
-            p.sort_by(|a, b| a.0.to_text().cmp(&b.0.to_text()));
+            p.sort_by_key(|a| a.0.to_text());
             v = p.into_iter().flat_map(|(a, b)| [a, b]).collect();
         } else {
             v.sort_by_key(|x| x.as_bytes().map(<[u8]>::to_vec));
@@ -1458,14 +1459,17 @@ fn bgsave_is_point_in_time_under_writes() {
         apply(&mut model, op);
     }
     let mut matched = None;
-    for j in lo..=hi {
+    let mut j = lo;
+    loop {
         if model == actual && size(&model) == dbsize {
             matched = Some(j);
             break;
         }
-        if j < hi {
-            apply(&mut model, &log[j].2);
+        if j == hi {
+            break;
         }
+        apply(&mut model, &log[j].2);
+        j += 1;
     }
     let Some(j) = matched else {
         let diffs: Vec<_> = model
