@@ -376,8 +376,8 @@ fn command_line() {
     assert_eq!(c.port, 7005);
     assert_eq!(get1(&c, "save"), "1 1 2 2");
     // One quoted argument is split, as redis-server 7.0 does (`--save "1 1"`).
-    let c = run(&["--save", "3 3 4 4"], "").unwrap();
-    assert_eq!(get1(&c, "save"), "3 3 4 4");
+    let split = run(&["--save", "3 3 4 4"], "").unwrap();
+    assert_eq!(get1(&split, "save"), "3 3 4 4");
     assert!(run(&["--save", ""], "").unwrap().save.is_empty());
     assert_eq!(c.config_file.as_deref(), Some(f.as_path()));
 
