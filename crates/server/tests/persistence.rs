@@ -402,7 +402,7 @@ mod support {
 
     /// Drops the radix tree shape fields from XINFO STREAM FULL (they depend on insertion
     /// history, not on content).
-    fn stream_info(f: Frame) -> Frame {
+    pub fn stream_info(f: Frame) -> Frame {
         let Frame::Array(v) = f else { return f };
         Frame::Array(
             v.chunks(2)
@@ -1067,7 +1067,9 @@ fn dump_restore_both_ways() {
     for q in [
         vec!["XRANGE", "{}", "-", "+"],
         vec!["XINFO", "GROUPS", "{}"],
-        vec!["XPENDING", "{}", "g", "-", "+", "10"],
+        // Summary form: the extended form's idle times depend on when it is asked.
+        vec!["XPENDING", "{}", "g"],
+        vec!["XINFO", "STREAM", "{}", "FULL"],
     ] {
         let a: Vec<&str> = q
             .iter()
@@ -1077,7 +1079,11 @@ fn dump_restore_both_ways() {
             .iter()
             .map(|x| if *x == "{}" { "st2" } else { x })
             .collect();
-        assert_eq!(rc.ok(&a), rc.ok(&b2), "{q:?} after the round trip");
+        assert_eq!(
+            stream_info(rc.ok(&a)),
+            stream_info(rc.ok(&b2)),
+            "{q:?} after the round trip"
+        );
     }
 
     // Options and errors, sent to both servers; replies must be identical.
