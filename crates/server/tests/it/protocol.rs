@@ -136,7 +136,11 @@ fn maxclients() {
     let mut first = s.conn();
     ferrodis_test_support::wait_until(
         Duration::from_secs(10),
-        || first.run("INFO clients").contains("connected_clients:1\r\n"),
+        || {
+            first
+                .run("INFO clients")
+                .contains("connected_clients:1\r\n")
+        },
         "only this test's connection remains",
     );
     let mut held: Vec<Conn> = vec![first];
