@@ -1,5 +1,5 @@
 //! Dispatch: from an argv to a reply. The one place where the checks every command shares
-//! live (lookup, arity, authentication, read-only replica, loading), in Redis's
+//! live (lookup, arity, authentication, loading, maxmemory, read-only replica), in Redis's
 //! `processCommand` order; then the shard locks are taken, the handler runs, and its effects
 //! are appended to the replication log before the locks are released.
 
@@ -199,6 +199,16 @@ fn precheck(
             "LOADING Redis is loading the dataset in memory",
         ));
     }
+    // maxmemory: with no limit this is one relaxed load. Over the limit, every command first
+    // tries to evict (as Redis does); only commands that may grow memory are refused.
+    let maxmemory = server.evictor.limit();
+    if maxmemory != 0 && !client.is_master {
+        if let Err(e) = crate::evict::enforce(server, maxmemory) {
+            if cmd.flags & flags::DENYOOM != 0 {
+                return Err(e);
+            }
+        }
+    }
     if cmd.flags & flags::WRITE != 0
         && !client.is_master
         && server.is_replica()
@@ -265,6 +275,7 @@ pub fn call(
         now,
         hits: 0,
         misses: 0,
+        no_touch: false,
     };
     let reply = (cmd.handler)(&mut ctx, args);
     stats.hits += ctx.hits;
