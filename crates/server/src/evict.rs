@@ -23,12 +23,15 @@
 
 use crate::commands::CommandError;
 use crate::keyspace::{access, Entry, SHARDS};
+#[cfg(test)]
+use crate::stats::Stats;
 use crate::Server;
 use bytes::Bytes;
 use ferrodis_config::{Config, MaxmemoryPolicy};
 use parking_lot::Mutex;
 use rand::Rng;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The reply when memory is over the limit and nothing could be evicted.
@@ -123,6 +126,10 @@ impl Evictor {
                 policy,
                 MaxmemoryPolicy::AllkeysLfu | MaxmemoryPolicy::VolatileLfu
             ),
+            matches!(
+                policy,
+                MaxmemoryPolicy::AllkeysLru | MaxmemoryPolicy::VolatileLru
+            ),
             cfg.lfu_log_factor,
             cfg.lfu_decay_time,
         );
@@ -141,6 +148,18 @@ pub fn enforce(server: &Server, limit: u64) -> Result<(), CommandError> {
     if crate::alloc::allocated() as u64 <= limit {
         return Ok(());
     }
+    enforce_with(server, limit, TIME_LIMIT, || {
+        crate::alloc::allocated() as u64
+    })
+}
+
+/// [`enforce`] against any measure of use (unit tests count keys instead of bytes).
+fn enforce_with(
+    server: &Server,
+    limit: u64,
+    budget: Duration,
+    used: impl Fn() -> u64,
+) -> Result<(), CommandError> {
     let ev = &server.evictor;
     if server.is_replica() && ev.replica_ignore.load(Ordering::Relaxed) {
         return Ok(());
@@ -151,8 +170,8 @@ pub fn enforce(server: &Server, limit: u64) -> Result<(), CommandError> {
     let samples = ev.samples.load(Ordering::Relaxed) as usize;
     let t0 = Instant::now();
     let mut empty_rounds = 0;
-    while crate::alloc::allocated() as u64 > limit {
-        if t0.elapsed() > TIME_LIMIT {
+    while used() > limit {
+        if t0.elapsed() > budget {
             return Ok(());
         }
         let evicted = if order == Order::Random {
@@ -173,6 +192,25 @@ pub fn enforce(server: &Server, limit: u64) -> Result<(), CommandError> {
         }
     }
     Ok(())
+}
+
+/// Background tick every 100 ms until shutdown: refreshes the access clock and continues
+/// eviction a command stopped at [`TIME_LIMIT`], so memory comes down even when no client
+/// sends commands (Redis keeps evicting from a timer too).
+pub async fn cron(server: Arc<Server>) {
+    let mut shutdown = server.shutdown.subscribe();
+    loop {
+        access::tick();
+        let limit = server.evictor.limit();
+        if limit != 0 && !server.loading.load(Ordering::Relaxed) {
+            // Nothing to refuse here; an OOM is reported to the next DENYOOM command.
+            let _ = enforce(&server, limit);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// True when the entry may be evicted under this policy.
@@ -306,4 +344,101 @@ fn anything_evictable(server: &Server, volatile: bool) -> bool {
             }
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::{SmallBytes, Value};
+
+    /// Generous: debug builds are slow and the machine is shared.
+    const T: Duration = Duration::from_secs(10);
+
+    fn server(policy: MaxmemoryPolicy) -> Arc<Server> {
+        Server::new(Config {
+            maxmemory: 1,
+            maxmemory_policy: policy,
+            ..Config::default()
+        })
+    }
+
+    fn put(s: &Server, key: &str, expire_at: i64, idle: u64) {
+        let ks = &s.keyspace;
+        ks.lock(ks.shard_of(key.as_bytes())).dbs[0].insert(Entry {
+            key: SmallBytes::new(key.as_bytes()),
+            value: Value::Str(SmallBytes::new(b"v")),
+            expire_at,
+            access: access::with_idle(idle),
+        });
+    }
+
+    fn keys(s: &Server) -> Vec<String> {
+        (0..SHARDS)
+            .flat_map(|i| {
+                let g = s.keyspace.lock(i);
+                g.dbs[0]
+                    .iter()
+                    .map(|e| String::from_utf8_lossy(e.key.as_slice()).into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn count(s: &Server) -> u64 {
+        keys(s).len() as u64
+    }
+
+    #[test]
+    fn volatile_ttl_takes_nearest_expiry_and_spares_persistent_keys() {
+        let s = server(MaxmemoryPolicy::VolatileTtl);
+        let far = i64::MAX / 2;
+        for i in 0..200 {
+            put(&s, &format!("p{i}"), 0, 0);
+            put(&s, &format!("v{i}"), far + i, 0);
+        }
+        let log_before = s.log.lock().end();
+        enforce_with(&s, 300, T, || count(&s)).expect("volatile keys can be evicted");
+        let left = keys(&s);
+        assert_eq!(left.len(), 300);
+        assert!((0..200).all(|i| left.contains(&format!("p{i}"))));
+        // Sampled, not exact: the survivors lean strongly to the farthest expiries.
+        let late = (150..200)
+            .filter(|i| left.contains(&format!("v{i}")))
+            .count();
+        let early = (0..50).filter(|i| left.contains(&format!("v{i}"))).count();
+        assert!(late > early + 15, "late {late} early {early}");
+        assert_eq!(Stats::get(&s.stats.evicted_keys), 100);
+        assert!(
+            s.log.lock().end() > log_before,
+            "evictions are propagated as DEL"
+        );
+        // Only persistent keys left: nothing to evict.
+        assert_eq!(enforce_with(&s, 100, T, || count(&s)), Err(OOM));
+        assert_eq!(count(&s), 200);
+    }
+
+    #[test]
+    fn allkeys_lru_takes_idle_keys_first() {
+        let s = server(MaxmemoryPolicy::AllkeysLru);
+        for i in 0..300 {
+            put(&s, &format!("k{i}"), 0, if i < 150 { 1000 } else { 0 });
+        }
+        enforce_with(&s, 150, T, || count(&s)).expect("keys can be evicted");
+        let left = keys(&s);
+        let recent = left
+            .iter()
+            .filter(|k| k[1..].parse::<usize>().is_ok_and(|i| i >= 150))
+            .count();
+        // Sampling is approximate (the last idle keys are hard to find); random choice
+        // would keep about 75.
+        assert!(recent >= 100, "recently used keys survive: {recent} of 150");
+    }
+
+    #[test]
+    fn noeviction_refuses() {
+        let s = server(MaxmemoryPolicy::Noeviction);
+        put(&s, "k", 0, 0);
+        assert_eq!(enforce_with(&s, 0, T, || count(&s)), Err(OOM));
+        assert_eq!(count(&s), 1);
+    }
 }

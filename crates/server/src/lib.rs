@@ -14,8 +14,8 @@
 //!
 //! Configuration comes from the `ferrodis-config` crate (redis.conf format).
 
-pub mod blocking;
 pub mod alloc;
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod digest;

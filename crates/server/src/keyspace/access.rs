@@ -9,11 +9,10 @@
 //!
 //! The mode and the LFU parameters are process-wide atomics (one server per process), so
 //! `Table` can stamp new keys without a handle on the configuration, and the clock is a coarse
-//! atomic refreshed every 100 ms by [`clock_loop`]: a touch is one or two relaxed loads, never
+//! atomic refreshed every 100 ms by `evict::cron`: a touch is one or two relaxed loads, never
 //! a clock read.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
 
 /// Largest 24-bit LRU clock value.
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -22,12 +21,15 @@ pub const LFU_INIT_VAL: u32 = 5;
 
 static CLOCK_SECS: AtomicU32 = AtomicU32::new(0);
 static LFU: AtomicBool = AtomicBool::new(false);
+static LRU_POLICY: AtomicBool = AtomicBool::new(false);
 static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 
 /// Sets the mode and LFU parameters (from the configuration, at start and on CONFIG SET).
-pub fn configure(lfu: bool, log_factor: u32, decay_minutes: u32) {
+/// `lru` says an LRU policy is selected (snapshots then record idle times, as Redis does).
+pub fn configure(lfu: bool, lru: bool, log_factor: u32, decay_minutes: u32) {
     LFU.store(lfu, Ordering::Relaxed);
+    LRU_POLICY.store(lru, Ordering::Relaxed);
     LFU_LOG_FACTOR.store(log_factor, Ordering::Relaxed);
     LFU_DECAY_TIME.store(decay_minutes, Ordering::Relaxed);
 }
@@ -47,23 +49,34 @@ pub fn tick() {
     CLOCK_SECS.store(unix_secs(), Ordering::Relaxed);
 }
 
+/// What a snapshot records before a key with this stamp, as Redis 7.0 does: the idle time
+/// under an LRU policy, the counter under an LFU policy, nothing otherwise.
+pub enum RdbHint {
+    /// No hint (noeviction, random and TTL policies).
+    None,
+    /// IDLE opcode, seconds.
+    Idle(u64),
+    /// FREQ opcode, the decayed counter.
+    Freq(u8),
+}
+
+/// The RDB hint for a stamp under the current policy.
+pub fn rdb_hint(stamp: u32) -> RdbHint {
+    if lfu_mode() {
+        RdbHint::Freq(lfu_decayed(stamp) as u8)
+    } else if LRU_POLICY.load(Ordering::Relaxed) {
+        RdbHint::Idle(idle_secs(stamp))
+    } else {
+        RdbHint::None
+    }
+}
+
 /// Unix seconds as of the last tick (read directly before the first tick).
 #[inline]
 fn now_secs() -> u32 {
     match CLOCK_SECS.load(Ordering::Relaxed) {
         0 => unix_secs(),
         s => s,
-    }
-}
-
-/// Keeps the coarse clock fresh until shutdown.
-pub async fn clock_loop(mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        tick();
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = shutdown.changed() => return,
-        }
     }
 }
 

@@ -229,6 +229,11 @@ fn object_idletime_and_freq() {
     c.cmd(&[&b"RESTORE"[..], b"idle", b"0", &bytes, b"IDLETIME", b"1000"]);
     let idle: i64 = c.run("OBJECT IDLETIME idle")[1..].parse().expect("integer");
     assert!((1000..=1002).contains(&idle), "{idle}");
+    // Under an LRU policy snapshots record idle times (RDB IDLE), so a reload keeps them.
+    c.run("CONFIG SET maxmemory-policy allkeys-lru");
+    assert_eq!(c.run("DEBUG RELOAD"), "+OK");
+    let idle: i64 = c.run("OBJECT IDLETIME idle")[1..].parse().expect("integer");
+    assert!((1000..=1004).contains(&idle), "after reload: {idle}");
 
     c.run("CONFIG SET maxmemory-policy allkeys-lfu");
     assert!(c
@@ -247,6 +252,12 @@ fn object_idletime_and_freq() {
     assert!(freq > 5 && freq < 255, "{freq}");
     c.cmd(&[&b"RESTORE"[..], b"hot", b"0", &bytes, b"FREQ", b"100"]);
     assert_eq!(c.run("OBJECT FREQ hot"), ":100");
+    assert_eq!(c.run("DEBUG RELOAD"), "+OK");
+    assert_eq!(
+        c.run("OBJECT FREQ hot"),
+        ":100",
+        "RDB FREQ survives a reload"
+    );
 }
 
 #[test]
