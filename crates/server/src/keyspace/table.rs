@@ -12,11 +12,11 @@
 //! guarantee hold: an entry only ever moves from the top (already visited) into a hole below,
 //! and new entries are appended above the cursor.
 //!
-//! The index stores 4-byte positions, and entries (key, value, expiry, access stamp: 64 bytes, small
-//! keys and values inline) sit in fixed-size chunks, so a lookup costs two memory accesses
-//! (index slot, entry), growth never moves or reallocates existing entries, and there is no
-//! per-key allocation: about 70 bytes per small key, where Redis's dictEntry + robj + sds
-//! cost about 90.
+//! The index stores 4-byte positions, and entries (key, value, expiry and the access stamp
+//! for eviction: 64 bytes, small keys and values inline) sit in fixed-size chunks, so a lookup
+//! costs two memory accesses (index slot, entry), growth never moves or reallocates existing
+//! entries, and there is no per-key allocation: about 80 bytes per small key, where Redis's
+//! dictEntry + robj + sds cost about 90.
 
 use super::bytes::SmallBytes;
 use super::value::Value;
