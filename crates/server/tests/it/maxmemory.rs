@@ -318,3 +318,49 @@ fn info_memory_fields() {
     c.run("CONFIG SET maxmemory 100mb");
     assert_eq!(info(&mut c, "memory")["maxmemory_human"], "100.00M");
 }
+
+#[test]
+fn lfu_prefers_frequently_used_keys() {
+    let s = start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = s.conn();
+    let value = "f".repeat(300);
+    let old = 3000;
+    set_many(&mut c, (0..old).map(|i| format!("old:{i}")), &value, None);
+    // Every access of a key at the initial counter bumps it, so hot keys rank above cold
+    // ones (and above the new keys written below) without waiting.
+    let hot: Vec<usize> = (0..old).step_by(10).collect();
+    for _ in 0..5 {
+        for &i in &hot {
+            c.send(&["GET", &format!("old:{i}")]);
+        }
+        for _ in &hot {
+            c.read_frame();
+        }
+    }
+    assert!(
+        c.run("OBJECT FREQ old:0")[1..]
+            .parse::<u32>()
+            .expect("integer")
+            > 5
+    );
+    let limit = used(&mut c);
+    c.run(&format!("CONFIG SET maxmemory {limit}"));
+    let mut written = 0;
+    while evicted(&mut c) < old as u64 / 2 {
+        assert!(written < 20 * old, "evictions keep pace with writes");
+        set_many(
+            &mut c,
+            (written..written + 100).map(|i| format!("new:{i}")),
+            &value,
+            None,
+        );
+        written += 100;
+    }
+    let alive = |c: &mut Conn, i: usize| c.run(&format!("EXISTS old:{i}")) == ":1";
+    let hot_alive = hot.iter().filter(|&&i| alive(&mut c, i)).count();
+    let hot_rate = hot_alive as f64 / hot.len() as f64;
+    assert!(
+        hot_rate >= 0.9,
+        "frequently used keys survive: {hot_rate:.2}"
+    );
+}
