@@ -1,5 +1,5 @@
 //! Dispatch: from an argv to a reply. The one place where the checks every command shares
-//! live (lookup, arity, authentication, read-only replica, loading), in Redis's
+//! live (lookup, arity, authentication, loading, maxmemory, read-only replica), in Redis's
 //! `processCommand` order; then the shard locks are taken, the handler runs, and its effects
 //! are appended to the replication log before the locks are released.
 
@@ -199,6 +199,16 @@ fn precheck(
             "LOADING Redis is loading the dataset in memory",
         ));
     }
+    // maxmemory: with no limit this is one relaxed load. Over the limit, every command first
+    // tries to evict (as Redis does); only commands that may grow memory are refused.
+    let maxmemory = server.evictor.limit();
+    if maxmemory != 0 && !client.is_master {
+        if let Err(e) = crate::evict::enforce(server, maxmemory) {
+            if let Some(reply) = oom_reject(server, client, cmd, e) {
+                return Err(reply);
+            }
+        }
+    }
     if cmd.flags & flags::WRITE != 0
         && !client.is_master
         && server.is_replica()
@@ -215,6 +225,40 @@ fn precheck(
         return Err(CommandError::new("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
     }
     Ok(())
+}
+
+/// The reply for `cmd` when memory is over `maxmemory` and nothing could be evicted, or
+/// `None` when it may run anyway. As Redis: DENYOOM commands are refused; inside MULTI every
+/// command but EXEC/DISCARD/QUIT/RESET is (queuing costs memory too) and the transaction is
+/// flagged; EXEC is refused, and the transaction dropped, when it queued a DENYOOM command.
+fn oom_reject(
+    server: &Server,
+    client: &mut Client,
+    cmd: &CommandSpec,
+    oom: CommandError,
+) -> Option<CommandError> {
+    let in_multi = client.multi.is_some();
+    if cmd.name == "exec" {
+        let denyoom_queued = client.multi.as_ref().is_some_and(|m| {
+            m.cmds
+                .iter()
+                .any(|a| lookup(&a[0]).is_some_and(|c| c.flags & flags::DENYOOM != 0))
+        });
+        if !denyoom_queued {
+            return None;
+        }
+        crate::multi::discard(server, client);
+        return Some(CommandError::msg(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            oom.0
+        )));
+    }
+    let exempt = matches!(cmd.name, "discard" | "quit" | "reset");
+    if cmd.flags & flags::DENYOOM != 0 || (in_multi && !exempt) {
+        crate::multi::flag_error(client);
+        return Some(oom);
+    }
+    None
 }
 
 /// Locks the command's shards, runs the handler and propagates. Also used by EXEC and by the
@@ -265,6 +309,7 @@ pub fn call(
         now,
         hits: 0,
         misses: 0,
+        no_touch: false,
     };
     let reply = (cmd.handler)(&mut ctx, args);
     stats.hits += ctx.hits;

@@ -120,7 +120,7 @@ fn section(server: &Server, name: &str, out: &mut String) {
                 uptime / 86400,
                 cfg.hz,
                 cfg.hz,
-                (crate::util::now_ms() / 1000) & ((1 << 24) - 1),
+                crate::keyspace::access::lru_clock(),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
                 crate::FERRODIS_VERSION,
@@ -137,7 +137,8 @@ fn section(server: &Server, name: &str, out: &mut String) {
         }
         "memory" => {
             let rss = rss_bytes();
-            let used = rss;
+            let used = crate::alloc::allocated() as u64;
+            let peak = (crate::alloc::peak() as u64).max(used);
             let total = std::fs::read_to_string("/proc/meminfo")
                 .ok()
                 .and_then(|s| {
@@ -151,17 +152,43 @@ fn section(server: &Server, name: &str, out: &mut String) {
                 })
                 .unwrap_or(0)
                 * 1024;
+            let startup = server.startup_memory as u64;
+            let backlog = server.log.lock().len() as u64;
+            // Overhead as Redis counts it: start-up memory, the backlog, and the keyspace's
+            // own structures (tables and indexes); the dataset is the rest.
+            let tables: u64 = (0..crate::keyspace::SHARDS)
+                .map(|i| {
+                    let g = server.keyspace.lock(i);
+                    g.dbs.iter().map(|t| t.overhead_bytes() as u64).sum::<u64>()
+                })
+                .sum();
+            let overhead = (startup + backlog + tables).min(used);
+            let dataset = used - overhead;
+            let pct = |a: u64, b: u64| {
+                if b == 0 {
+                    0.0
+                } else {
+                    a as f64 * 100.0 / b as f64
+                }
+            };
+            let frag = if used == 0 {
+                0.0
+            } else {
+                rss as f64 / used as f64
+            };
             let _ = write!(
                 out,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{backlog}\r\nmem_total_replication_buffers:{backlog}\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human(used),
                 human(rss),
-                human(used),
+                human(peak),
+                pct(used, peak),
+                pct(dataset, used.saturating_sub(startup)),
                 human(total),
                 cfg.maxmemory,
                 human(cfg.maxmemory),
                 cfg.maxmemory_policy.as_str(),
-                server.log.lock().len(),
+                rss as i64 - used as i64,
             );
         }
         "persistence" => {

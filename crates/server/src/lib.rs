@@ -9,15 +9,18 @@
 //! * `commands/<family>.rs` hold the command table rows and handlers.
 //! * `keyspace` holds the data: shards of tables of entries.
 //! * `replication` holds the ordered propagation log (and the PSYNC sides as they land).
-//! * `expire` runs the active expiry cycle; `info` renders INFO.
+//! * `expire` runs the active expiry cycle; `evict` enforces `maxmemory` against the
+//!   allocation count kept by `alloc` (the global allocator); `info` renders INFO.
 //!
 //! Configuration comes from the `ferrodis-config` crate (redis.conf format).
 
+pub mod alloc;
 pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod digest;
 pub mod dispatch;
+pub mod evict;
 pub mod expire;
 pub mod info;
 pub mod keyspace;
@@ -159,6 +162,10 @@ pub struct Server {
     pub watches: multi::Watches,
     /// Pub/Sub subscriptions and keyspace notification flags (see `pubsub`).
     pub pubsub: pubsub::PubSub,
+    /// `maxmemory` settings and eviction state (atomics and its own small lock).
+    pub evictor: evict::Evictor,
+    /// `alloc::allocated()` when the server was created (`used_memory_startup`).
+    pub startup_memory: usize,
 }
 
 /// What SHUTDOWN does about saving.
@@ -187,6 +194,8 @@ impl Server {
         let run_id = random_hex40();
         let requirepass = config.requirepass.clone().map(Bytes::from);
         let notify_flags = config.notify_keyspace_events;
+        let evictor = evict::Evictor::default();
+        evictor.configure(&config);
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
             workers: std::sync::OnceLock::new(),
@@ -222,6 +231,8 @@ impl Server {
             blocking: blocking::Blocking::default(),
             watches: multi::Watches::default(),
             pubsub: pubsub::PubSub::new(notify_flags),
+            evictor,
+            startup_memory: alloc::allocated(),
         })
     }
 
@@ -295,6 +306,13 @@ impl Server {
                     .pubsub
                     .notify_flags
                     .store(cfg.notify_keyspace_events, Ordering::Relaxed),
+                "maxmemory"
+                | "maxmemory-policy"
+                | "maxmemory-samples"
+                | "lfu-log-factor"
+                | "lfu-decay-time"
+                | "replica-ignore-maxmemory"
+                | "slave-ignore-maxmemory" => self.evictor.configure(&cfg),
                 _ => {}
             }
         }

@@ -4,8 +4,9 @@ use ferrodis_config::{Config, Invocation, USAGE};
 use ferrodis_server::{logging, Server};
 use std::sync::atomic::Ordering;
 
+/// mimalloc, counting allocated bytes for `used_memory` and `maxmemory` (see `alloc.rs`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ferrodis_server::alloc::Counting = ferrodis_server::alloc::Counting;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -285,6 +285,7 @@ pub fn exec_queued(
         now: 0,
         hits: 0,
         misses: 0,
+        no_touch: false,
     };
     let mut replies = Vec::with_capacity(cmds.len());
     let mut dirty = 0;
@@ -294,6 +295,7 @@ pub fn exec_queued(
         *ctx.client.handle.last_cmd.lock() = cmd.name;
         ctx.dirty = 0;
         ctx.custom_propagation = false;
+        ctx.no_touch = false;
         ctx.now = crate::util::now_ms();
         dispatch::protect_for_snapshot(server, cmd, args, &mut ctx.locks);
         let reply = (cmd.handler)(&mut ctx, args);

@@ -433,6 +433,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     }
     tokio::spawn(crate::expire::active_expire_loop(server.clone()));
     tokio::spawn(idle_sweep(server.clone()));
+    tokio::spawn(crate::evict::cron(server.clone()));
     if let Err(e) = crate::load_at_startup(&server).await {
         tracing::warn!("{e}");
         server.request_shutdown();

@@ -103,6 +103,8 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `EXISTS key [key ...]` / `TOUCH`
 fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    // EXISTS does not count as an access for eviction; TOUCH exists to be one.
+    ctx.no_touch = !is_kw(&args[0], "TOUCH");
     let mut n = 0;
     for k in &args[1..] {
         if ctx.lookup_read(k).is_some() {
@@ -114,6 +116,7 @@ fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `TYPE key`
 fn type_(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    ctx.no_touch = true;
     let t = ctx
         .lookup_read(&args[1])
         .map_or("none", |e| e.value.type_name());
@@ -509,6 +512,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         key: crate::keyspace::SmallBytes::new(dst),
         value: e.value,
         expire_at: e.expire_at,
+        access: crate::keyspace::access::fresh(),
     };
     ctx.table_in(dst_db, dst).insert(copy);
     ctx.changed();
@@ -643,9 +647,11 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             String::from_utf8_lossy(sub)
         )));
     }
+    ctx.no_touch = true;
     let Some(e) = ctx.lookup_read(&args[2]) else {
         return Ok(Frame::Null);
     };
+    use crate::keyspace::access;
     if is_kw(sub, "ENCODING") {
         Ok(Frame::Bulk(Bytes::from_static(
             e.value.encoding().as_bytes(),
@@ -653,9 +659,15 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else if is_kw(sub, "REFCOUNT") {
         Ok(Frame::Integer(1))
     } else if is_kw(sub, "IDLETIME") {
-        Ok(Frame::Integer(0))
+        if access::lfu_mode() {
+            return Err(CommandError::new("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+        }
+        Ok(Frame::Integer(access::idle_secs(e.access) as i64))
     } else if is_kw(sub, "FREQ") {
-        Err(CommandError::new("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
+        if !access::lfu_mode() {
+            return Err(CommandError::new("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+        }
+        Ok(Frame::Integer(access::lfu_decayed(e.access) as i64))
     } else {
         Err(CommandError::msg(format!(
             "ERR unknown subcommand '{}'. Try OBJECT HELP.",

@@ -109,6 +109,7 @@ fn list_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut List, Comm
             key: SmallBytes::new(key),
             value: Value::List(Box::default()),
             expire_at: 0,
+            access: crate::keyspace::access::fresh(),
         });
     }
     Ok(write_list(ctx, key)?.expect("list was just created"))

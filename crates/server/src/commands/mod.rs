@@ -250,6 +250,9 @@ pub struct Ctx<'a> {
     pub hits: u64,
     /// See `hits`.
     pub misses: u64,
+    /// Set by handlers whose lookups are not accesses for eviction (TYPE, EXISTS, OBJECT),
+    /// Redis's `LOOKUP_NOTOUCH`.
+    pub no_touch: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -311,10 +314,15 @@ impl<'a> Ctx<'a> {
     /// One hash probe in the common case.
     pub fn live_position(&mut self, db: usize, key: &[u8]) -> Option<usize> {
         let now = self.now;
+        let touch = !self.no_touch;
         let t = self.table_in(db, key);
         let pos = t.position(key)?;
-        let exp = t.at(pos).map_or(0, |e| e.expire_at);
+        let e = t.at_mut(pos)?;
+        let exp = e.expire_at;
         if exp == 0 || exp > now {
+            if touch {
+                e.access = crate::keyspace::access::touched(e.access);
+            }
             return Some(pos);
         }
         if self.is_replica() && !self.client.is_master {

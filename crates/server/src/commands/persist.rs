@@ -144,10 +144,12 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return ok();
     }
     ctx.table(key).remove(key);
+    let access = crate::keyspace::access::from_rdb(idle.map(|v| v as u64), freq.map(|v| v as u8));
     ctx.table(key).insert(Entry {
         key: SmallBytes::new(key),
         value,
         expire_at,
+        access,
     });
     if expire_at != 0 && !absttl {
         let mut argv = args.to_vec();

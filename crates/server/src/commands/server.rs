@@ -432,8 +432,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             crate::keyspace::Value::Str(s) => s.len(),
             other => other.heap_size(),
         };
+        let lru = e.access & crate::keyspace::access::LRU_CLOCK_MAX;
+        let idle = crate::keyspace::access::idle_secs(e.access);
         Ok(Frame::Simple(Bytes::from(format!(
-            "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+            "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{idle}",
             e.value.encoding(),
             ser
         ))))
@@ -475,6 +477,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     key: crate::keyspace::SmallBytes::new(key.as_bytes()),
                     value: crate::keyspace::Value::Str(crate::keyspace::SmallBytes::from_vec(val)),
                     expire_at: 0,
+                    access: crate::keyspace::access::fresh(),
                 });
             }
         }

@@ -13,6 +13,7 @@
 //!
 //! The lock order across the whole server is: shard locks (ascending) -> replication log.
 
+pub mod access;
 mod bytes;
 mod table;
 pub mod types;

@@ -12,11 +12,11 @@
 //! guarantee hold: an entry only ever moves from the top (already visited) into a hole below,
 //! and new entries are appended above the cursor.
 //!
-//! The index stores 4-byte positions, and entries (key, value and expiry: 56 bytes, small
-//! keys and values inline) sit in fixed-size chunks, so a lookup costs two memory accesses
-//! (index slot, entry), growth never moves or reallocates existing entries, and there is no
-//! per-key allocation: about 70 bytes per small key, where Redis's dictEntry + robj + sds
-//! cost about 90.
+//! The index stores 4-byte positions, and entries (key, value, expiry and the access stamp
+//! for eviction: 64 bytes, small keys and values inline) sit in fixed-size chunks, so a lookup
+//! costs two memory accesses (index slot, entry), growth never moves or reallocates existing
+//! entries, and there is no per-key allocation: about 80 bytes per small key, where Redis's
+//! dictEntry + robj + sds cost about 90.
 
 use super::bytes::SmallBytes;
 use super::value::Value;
@@ -33,6 +33,8 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds; 0 means none.
     pub expire_at: i64,
+    /// Access stamp for eviction: LRU clock or LFU time+counter (see `access.rs`).
+    pub access: u32,
 }
 
 /// Entries per chunk of [`Entries`].
@@ -219,6 +221,7 @@ impl Table {
             hashbrown::hash_table::Entry::Occupied(o) => {
                 let e = &mut entries[*o.get() as usize];
                 e.value = value;
+                e.access = super::access::touched(e.access);
                 if !keep_ttl && e.expire_at != 0 {
                     e.expire_at = 0;
                     self.expires -= 1;
@@ -230,6 +233,7 @@ impl Table {
                     key: SmallBytes::new(key),
                     value,
                     expire_at: 0,
+                    access: super::access::fresh(),
                 });
             }
         }
@@ -315,6 +319,7 @@ mod tests {
             key: SmallBytes::new(k.as_bytes()),
             value: Value::Str(SmallBytes::new(b"v")),
             expire_at: 0,
+            access: 0,
         }
     }
 
@@ -335,7 +340,7 @@ mod tests {
             );
         }
         assert_eq!(t.len(), 666);
-        assert_eq!(std::mem::size_of::<Entry>(), 56);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
     }
 }
 

@@ -81,10 +81,12 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
                 };
                 let shard = server.keyspace.shard_of(&e.key);
                 let mut g = server.keyspace.lock(shard);
+                let access = crate::keyspace::access::from_rdb(e.idle, e.freq);
                 g.dbs[db as usize].insert(Entry {
                     key: SmallBytes::from_vec(e.key),
                     value,
                     expire_at,
+                    access,
                 });
                 info.keys += 1;
             }

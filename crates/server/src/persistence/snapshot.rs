@@ -123,6 +123,11 @@ static OPTS: Mutex<WriteOptions> = Mutex::new(WriteOptions {
 pub fn write_entry<W: Write>(w: &mut Writer<W>, e: &Entry) -> io::Result<()> {
     let exp = (e.expire_at != 0).then_some(e.expire_at);
     let key = e.key.as_slice();
+    match crate::keyspace::access::rdb_hint(e.access) {
+        crate::keyspace::access::RdbHint::None => {}
+        crate::keyspace::access::RdbHint::Idle(s) => w.idle(s)?,
+        crate::keyspace::access::RdbHint::Freq(f) => w.freq(f)?,
+    }
     match &e.value {
         Value::Str(s) => w.write_string(key, s, exp),
         Value::List(l) => w.write_list(key, l.len(), l.iter(), exp),

@@ -5,6 +5,7 @@
 //! * `keys`: generic key commands, SCAN guarantees, MOVE/COPY/SWAPDB.
 //! * `server`: INFO, COMMAND, TIME, DEBUG, MONITOR, SLOWLOG, CONFIG.
 //! * `expiry`: lazy and active expiry.
+//! * `maxmemory`: used_memory, eviction policies, OOM, OBJECT IDLETIME/FREQ.
 //! * `protocol`: raw RESP bytes: malformed input, inline commands, pipelining, limits.
 //! * `seed`: config files, pidfile, signals, SHUTDOWN, daemonize, start-up errors.
 //! * `tools`: redis-py, redis-benchmark and redis-cli against ferrodis.
@@ -15,6 +16,7 @@ mod connection;
 mod differential;
 mod expiry;
 mod keys;
+mod maxmemory;
 mod protocol;
 mod random_diff;
 mod replog;
