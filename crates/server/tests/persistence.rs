@@ -128,6 +128,26 @@ mod support {
         pub log: PathBuf,
     }
 
+    /// The `process_id` INFO reports on `port`, if a server answers there.
+    fn owner_pid(port: u16) -> Option<u32> {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").ok()?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains("process_id:") || !buf.ends_with(b"\r\n") {
+            let n = s.read(&mut chunk).ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.lines().find(|l| l.starts_with("process_id:"))?;
+        line["process_id:".len()..].trim().parse().ok()
+    }
+
     impl Server {
         /// Starts and waits until PING answers PONG (i.e. any dump is loaded).
         pub fn start(kind: Kind, dir: &Path, extra: &[&str]) -> Server {
@@ -165,7 +185,20 @@ mod support {
                 let t0 = Instant::now();
                 loop {
                     if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return s;
+                        // The port may belong to another test's server (free-port race): make
+                        // sure the process answering is ours.
+                        match owner_pid(port) {
+                            Some(pid) if pid == s.child.id() => return s,
+                            Some(_) => {
+                                let _ = s.child.kill();
+                                let _ = s.child.wait();
+                                eprintln!(
+                                    "{kind:?}: port {port} taken by another server, retrying"
+                                );
+                                break;
+                            }
+                            None => {}
+                        }
                     }
                     if let Ok(Some(st)) = s.child.try_wait() {
                         last_log = s.log_text();
@@ -946,6 +979,7 @@ fn redis_dump_loads_into_ferrodis_and_back() {
     ] {
         assert_eq!(rc.ok(&["OBJECT", "ENCODING", k]).to_text(), enc, "{k}");
     }
+    let redis_digest = rc.ok(&["DEBUG", "DIGEST"]).to_text();
     rc.ok(&["SAVE"]);
     r.shutdown(&["NOSAVE"]);
 
@@ -958,6 +992,12 @@ fn redis_dump_loads_into_ferrodis_and_back() {
         "redis dump loaded by ferrodis",
         &original,
         &contents(&mut fc),
+    );
+    // Redis's own digest of the dataset (keys, values, expiries, every type) agrees.
+    assert_eq!(
+        fc.ok(&["DEBUG", "DIGEST"]).to_text(),
+        redis_digest,
+        "DEBUG DIGEST of the loaded dataset"
     );
     fc.ok(&["SAVE"]);
     f.shutdown(&["NOSAVE"]);

@@ -270,7 +270,9 @@ impl TestServer {
                 Err(why) => {
                     last_log = std::fs::read_to_string(&self.log).unwrap_or_default();
                     self.kill();
-                    let in_use = last_log.contains("in use") || last_log.contains("AddrInUse");
+                    let in_use = why.contains("in use")
+                        || last_log.contains("in use")
+                        || last_log.contains("AddrInUse");
                     if !in_use {
                         panic!(
                             "{:?} server did not start ({why}); its output:\n{last_log}",
@@ -302,6 +304,20 @@ impl TestServer {
                         _ => false,
                     };
                     if ok {
+                        // A free-port race can leave another server on our port: make sure
+                        // the one answering is the process we started.
+                        if matches!(f, Frame::Simple(_)) {
+                            c.send_raw(b"INFO server\r\n");
+                            let pid = c.try_read_frame().ok().and_then(|f| {
+                                let text = f.to_text();
+                                let line = text.lines().find(|l| l.starts_with("process_id:"))?;
+                                line["process_id:".len()..].trim().parse::<u32>().ok()
+                            });
+                            let mine = self.child.as_ref().map(|c| c.id());
+                            if pid.is_some() && pid != mine {
+                                return Err("address in use: another server answered".into());
+                            }
+                        }
                         return Ok(());
                     }
                 }
