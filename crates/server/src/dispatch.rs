@@ -153,7 +153,7 @@ pub fn run(
     if client.multi.is_some() && !crate::multi::runs_inside_multi(cmd.name) {
         return crate::multi::queue(client, args);
     }
-    *client.handle.last_cmd.lock() = cmd.name;
+    *client.handle.last_cmd.lock() = full_name(cmd, args);
     if server.monitors.load(Ordering::Relaxed) > 0 && cmd.flags & flags::NO_MONITOR == 0 {
         server.feed_monitors(client, args);
     }
@@ -505,4 +505,122 @@ pub fn reset_command_stats() {
         s.rejected.store(0, Ordering::Relaxed);
         s.failed.store(0, Ordering::Relaxed);
     }
+}
+
+/// Container commands and their subcommands, as Redis 7.0 names them (`client|list`).
+const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "client",
+        &[
+            "client|caching",
+            "client|getname",
+            "client|getredir",
+            "client|help",
+            "client|id",
+            "client|info",
+            "client|kill",
+            "client|list",
+            "client|no-evict",
+            "client|pause",
+            "client|reply",
+            "client|setname",
+            "client|tracking",
+            "client|trackinginfo",
+            "client|unblock",
+            "client|unpause",
+        ],
+    ),
+    (
+        "config",
+        &[
+            "config|get",
+            "config|help",
+            "config|resetstat",
+            "config|rewrite",
+            "config|set",
+        ],
+    ),
+    (
+        "command",
+        &[
+            "command|count",
+            "command|docs",
+            "command|getkeys",
+            "command|getkeysandflags",
+            "command|help",
+            "command|info",
+            "command|list",
+        ],
+    ),
+    (
+        "object",
+        &[
+            "object|encoding",
+            "object|freq",
+            "object|help",
+            "object|idletime",
+            "object|refcount",
+        ],
+    ),
+    (
+        "slowlog",
+        &[
+            "slowlog|get",
+            "slowlog|help",
+            "slowlog|len",
+            "slowlog|reset",
+        ],
+    ),
+    (
+        "memory",
+        &[
+            "memory|doctor",
+            "memory|help",
+            "memory|malloc-stats",
+            "memory|purge",
+            "memory|stats",
+            "memory|usage",
+        ],
+    ),
+    (
+        "latency",
+        &[
+            "latency|doctor",
+            "latency|graph",
+            "latency|help",
+            "latency|histogram",
+            "latency|history",
+            "latency|latest",
+            "latency|reset",
+        ],
+    ),
+    (
+        "pubsub",
+        &[
+            "pubsub|channels",
+            "pubsub|help",
+            "pubsub|numpat",
+            "pubsub|numsub",
+            "pubsub|shardchannels",
+            "pubsub|shardnumsub",
+        ],
+    ),
+];
+
+/// The name CLIENT LIST's `cmd=` shows: `parent|sub` for container commands.
+pub fn full_name(cmd: &'static CommandSpec, args: &[Bytes]) -> &'static str {
+    let Some(sub) = args.get(1) else {
+        return cmd.name;
+    };
+    for (parent, subs) in SUBCOMMANDS {
+        if *parent == cmd.name {
+            for full in subs.iter() {
+                if full.as_bytes()[parent.len() + 1..].eq_ignore_ascii_case(sub) {
+                    return full;
+                }
+            }
+            break;
+        }
+    }
+    cmd.name
 }

@@ -292,7 +292,7 @@ pub fn exec_queued(
     let mut all = Vec::new();
     for (cmd, args) in specs.into_iter().zip(cmds) {
         stats.commands += 1;
-        *ctx.client.handle.last_cmd.lock() = cmd.name;
+        *ctx.client.handle.last_cmd.lock() = dispatch::full_name(cmd, args);
         ctx.dirty = 0;
         ctx.custom_propagation = false;
         ctx.no_touch = false;

@@ -190,7 +190,6 @@ fn log_replay_reproduces_the_keyspace() {
 /// stream's command touches a key whose time has passed: the master decides (it sends DEL).
 /// Redis: `expireIfNeeded` returns "not expired" for the master client on a replica.
 #[test]
-#[ignore = "known bug: Ctx::expire_if_needed deletes expired keys for the master link"]
 fn replica_does_not_expire_keys_from_the_master_stream() {
     let b = new_server(true);
     let mut mc = client(&b, true);
