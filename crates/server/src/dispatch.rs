@@ -15,13 +15,16 @@ use std::sync::OnceLock;
 /// Longest command name we look up (longer names are unknown anyway).
 const MAX_NAME: usize = 32;
 
-fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+/// A command row with its INFO commandstats counters.
+type Row = (&'static CommandSpec, &'static CmdStat);
+
+fn table() -> &'static HashMap<&'static [u8], Row> {
+    static TABLE: OnceLock<HashMap<&'static [u8], Row>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut m = HashMap::new();
         for fam in FAMILIES {
             for c in fam.iter() {
-                m.insert(c.name.as_bytes(), c);
+                m.insert(c.name.as_bytes(), (c, cmd_stat(c)));
             }
         }
         m
@@ -35,6 +38,11 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
 
 /// Finds a command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    lookup_row(name).map(|(c, _)| c)
+}
+
+/// Finds a command and its counters by name, case-insensitively.
+fn lookup_row(name: &[u8]) -> Option<Row> {
     if name.len() > MAX_NAME {
         return None;
     }
@@ -140,12 +148,11 @@ pub fn run(
     args: &[Bytes],
     stats: &mut LocalStats,
 ) -> Result<Frame, CommandError> {
-    let Some(cmd) = lookup(&args[0]) else {
+    let Some((cmd, stat)) = lookup_row(&args[0]) else {
         crate::multi::flag_error(client);
         return Err(unknown_command(args));
     };
     stats.commands += 1;
-    let stat = cmd_stat(cmd);
     if let Err(e) = precheck(server, client, cmd, args) {
         stat.rejected.fetch_add(1, Ordering::Relaxed);
         return Err(e);
