@@ -391,8 +391,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         Ok(Frame::Array(v))
     } else if is_kw(sub, "HELP") && args.len() == 2 {
-        Ok(Frame::Array(
-            [
+        Ok(crate::commands::help_reply(&[
                 "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "CHANNELS [<pattern>]",
                 "    Return the currently active channels matching a <pattern> (default: '*').",
@@ -407,11 +406,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Return the number of subscribers for the specified shard level channel(s)",
                 "HELP",
                 "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ))
+            ]))
     } else {
         Err(CommandError::msg(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",

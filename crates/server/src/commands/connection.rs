@@ -408,34 +408,29 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Err(err::SYNTAX)
         }
     } else if is_kw(sub, "HELP") && n == 2 {
-        Ok(Frame::Array(
-            [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GETNAME",
-                "    Return the name of the current connection.",
-                "ID",
-                "    Return the ID of the current connection.",
-                "INFO",
-                "    Return information about the current client connection.",
-                "KILL <ip:port>",
-                "    Kill connection made from <ip:port>.",
-                "KILL <option> <value> [<option> <value> [...]]",
-                "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
-                "LIST [options ...]",
-                "    Return information about client connections. Options: TYPE, ID.",
-                "NO-EVICT (ON|OFF)",
-                "    Protect current client connection from eviction.",
-                "REPLY (ON|OFF|SKIP)",
-                "    Control the replies sent to the current connection.",
-                "SETNAME <name>",
-                "    Assign the name <name> to the current connection.",
-                "HELP",
-                "    Print this help.",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ))
+        Ok(super::help_reply(&[
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options: TYPE, ID.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "HELP",
+            "    Print this help.",
+        ]))
     } else {
         Err(unknown())
     }

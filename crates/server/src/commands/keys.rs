@@ -618,28 +618,23 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
     if is_kw(sub, "HELP") {
-        return Ok(Frame::Array(
-            [
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "    Return the kind of internal representation used in order to store the value",
-                "    associated with a <key>.",
-                "FREQ <key>",
-                "    Return the access frequency index of the <key>. The returned integer is",
-                "    proportional to the logarithm of the recent access frequency of the key.",
-                "IDLETIME <key>",
-                "    Return the idle time of the <key>, that is the approximated number of",
-                "    seconds elapsed since the last access to the key.",
-                "REFCOUNT <key>",
-                "    Return the number of references of the value associated with the specified",
-                "    <key>.",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ));
+        return Ok(super::help_reply(&[
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Prints this help.",
+        ]));
     }
     if args.len() != 3 {
         return Err(CommandError::msg(format!(

@@ -487,6 +487,16 @@ pub fn bulk(b: &[u8]) -> Frame {
     Frame::Bulk(Bytes::copy_from_slice(b))
 }
 
+/// A HELP subcommand's reply: one status line per entry, as Redis sends them.
+pub fn help_reply(lines: &[&'static str]) -> Frame {
+    Frame::Array(
+        lines
+            .iter()
+            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
+            .collect(),
+    )
+}
+
 /// `+OK`
 pub fn ok() -> CmdResult {
     Ok(Frame::ok())

@@ -327,24 +327,19 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         cfg.rewrite().map_err(CommandError::msg)?;
         ok()
     } else if is_kw(sub, "HELP") && args.len() == 2 {
-        Ok(Frame::Array(
-            [
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>",
-                "    Return parameters matching the glob-like <pattern> and their values.",
-                "SET <directive> <value>",
-                "    Set the configuration <directive> to <value>.",
-                "RESETSTAT",
-                "    Reset statistics reported by the INFO command.",
-                "REWRITE",
-                "    Rewrite the configuration file.",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ))
+        Ok(super::help_reply(&[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
+        ]))
     } else {
         Err(wrong())
     }
@@ -523,21 +518,16 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     {
         ok()
     } else if is_kw(sub, "HELP") {
-        Ok(Frame::Array(
-            [
-                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "SLEEP <seconds>",
-                "SET-ACTIVE-EXPIRE <0|1>",
-                "CHANGE-REPL-ID",
-                "PROTOCOL <type>",
-                "OBJECT <key>",
-                "DIGEST",
-                "DIGEST-VALUE <key> [<key> ...]",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ))
+        Ok(super::help_reply(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "CHANGE-REPL-ID",
+            "PROTOCOL <type>",
+            "OBJECT <key>",
+            "DIGEST",
+            "DIGEST-VALUE <key> [<key> ...]",
+        ]))
     } else {
         Err(CommandError::msg(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -607,25 +597,20 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ctx.server.slowlog.lock().entries.clear();
         ok()
     } else if is_kw(sub, "HELP") && args.len() == 2 {
-        Ok(Frame::Array(
-            [
-                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET [<count>]",
-                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-                "    Entries are made of:",
-                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-                "    client name",
-                "LEN",
-                "    Return the length of the slowlog.",
-                "RESET",
-                "    Reset the slowlog.",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(Bytes::from_static(s.as_bytes())))
-            .collect(),
-        ))
+        Ok(super::help_reply(&[
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+            "HELP",
+            "    Prints this help.",
+        ]))
     } else {
         Err(CommandError::msg(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
