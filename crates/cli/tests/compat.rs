@@ -37,6 +37,32 @@ fn temp_dir() -> PathBuf {
     d
 }
 
+/// The `process_id` a server answering on `port` reports (None: nothing answers yet, or a
+/// server with `requirepass`, whose pid cannot be read; such a server is then trusted).
+fn owner_pid(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = std::io::Read::read(&mut s, &mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if text.starts_with("-NOAUTH") {
+            return Some(0);
+        }
+        if let Some(line) = text.lines().find(|l| l.starts_with("process_id:")) {
+            if text.ends_with("\r\n") {
+                return line["process_id:".len()..].trim().parse().ok();
+            }
+        }
+    }
+}
+
 /// A redis-server child on an ephemeral port, killed on drop.
 struct Server {
     child: Child,
@@ -48,36 +74,52 @@ impl Server {
     fn start(extra: &[&str]) -> Server {
         require("redis-server");
         require("redis-cli");
-        let dir = temp_dir();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("pick a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--daemonize", "no", "--dir"])
-            .arg(&dir)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on port {port} within 10s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        // A free port can be taken by another test's server between picking and binding:
+        // retry until the server answering on the port is the process we started.
+        for _attempt in 0..8 {
+            let dir = temp_dir();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("pick a free port")
+                .port();
+            let mut child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                ])
+                .args(["--appendonly", "no", "--daemonize", "no", "--dir"])
+                .arg(&dir)
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // exited (address in use): next attempt
+                }
+                if let Some(pid) = owner_pid(port) {
+                    if pid == child.id() || pid == 0 {
+                        return Server { child, port, dir };
+                    }
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "redis-server did not listen on port {port} within 10s"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = std::fs::remove_dir_all(&dir);
         }
-        Server { child, port, dir }
+        panic!("redis-server could not start on a free port after 8 attempts");
     }
 
     fn port(&self) -> String {
