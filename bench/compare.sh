@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: redis-server vs ferrodis-server on 127.0.0.1.
 #
-# Measures, for each server:
-#   * throughput of redis-benchmark tests (TESTS) at pipeline 1 and 16 (median over ROUNDS,
-#     servers alternate A B A B so drift hits both alike),
+# Measures, for each server variant (VARIANTS: redis-server as packaged, ferrodis with
+# io-threads 1, ferrodis with io-threads = number of CPUs):
+#   * throughput of redis-benchmark tests (TESTS) at pipeline 1 and 16, with the benchmark
+#     client single-threaded and with `--threads 2` (CLIENT_THREADS), median over ROUNDS;
+#     variants alternate A B C A B C so drift hits all alike,
 #   * server CPU per request (utime+stime from /proc/PID/stat around each run),
+#   * the benchmark client's own CPU use, in cores (shows when the client is the bottleneck),
 #   * memory of a fresh instance after loading each scenario in MEM_SCENARIOS (VmRSS, INFO
 #     used_memory, DBSIZE as a check).
-# Prints one table (ratio = ferrodis/redis) and saves it to bench/out/<timestamp>.txt.
+# Prints one table (ratio = variant/redis) and saves it to bench/out/<timestamp>.txt.
 #
 # Usage: bench/compare.sh            (see docs/benchmarks.md for every knob)
 #   FERRODIS_BIN=$(which redis-server) bench/compare.sh    # redis vs redis, sanity check
@@ -20,12 +23,15 @@ ROOT="$(cd "$HERE/.." && pwd)"
 ROUNDS="${ROUNDS:-3}"                 # rounds of A B per (test, pipeline); median is reported
 TESTS="${TESTS:-set,get}"             # redis-benchmark -t names, one invocation each
 PIPELINES="${PIPELINES:-1 16}"        # -P values
+CLIENT_THREADS="${CLIENT_THREADS:-1 2}"   # redis-benchmark --threads values
+VARIANTS="${VARIANTS:-redis ferrodis ferrodis_mt}"   # servers in the throughput table
+MT_THREADS="${MT_THREADS:-$(nproc)}"  # io-threads of the ferrodis_mt variant
 CLIENTS="${CLIENTS:-50}"              # -c
 N_P1="${N_P1:-200000}"                # -n at pipeline 1
 N_PIPE="${N_PIPE:-4000000}"           # -n at pipeline > 1
 DATASIZE="${DATASIZE:-3}"             # -d
 KEYSPACE="${KEYSPACE:-}"              # -r (empty: redis-benchmark's default, a single key)
-MEM_SCENARIOS="${MEM_SCENARIOS:-strings_1m}"   # see mem_* functions below; "" to skip
+MEM_SCENARIOS="${MEM_SCENARIOS-strings_1m}"   # see mem_* functions below; "" to skip
 SKIP_THROUGHPUT="${SKIP_THROUGHPUT:-0}"
 WAIT_SECS="${WAIT_SECS:-15}"          # how long a server may take to answer PING
 REDIS_BIN="${REDIS_BIN:-$(command -v redis-server || true)}"
@@ -77,6 +83,8 @@ if [[ -z "${FERRODIS_BIN:-}" ]]; then
     FERRODIS_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrodis-server"
 fi
 [[ -x "$FERRODIS_BIN" ]] || die "ferrodis binary not found or not executable: $FERRODIS_BIN"
+# Servers start in their own directories: make a relative path absolute.
+[[ "$FERRODIS_BIN" == /* ]] || FERRODIS_BIN="$PWD/$FERRODIS_BIN"
 
 # ---- servers ---------------------------------------------------------------------------------
 free_port() {
@@ -87,7 +95,8 @@ server_cmd() { # name port -> argv on stdout, one per line
     local name="$1" port="$2"
     case "$name" in
     redis) printf '%s\n' "$REDIS_BIN" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no ;;
-    ferrodis) printf '%s\n' "$FERRODIS_BIN" --port "$port" --bind 127.0.0.1 --save '' ;;
+    ferrodis) printf '%s\n' "$FERRODIS_BIN" --port "$port" --bind 127.0.0.1 --save '' --io-threads 1 ;;
+    ferrodis_mt) printf '%s\n' "$FERRODIS_BIN" --port "$port" --bind 127.0.0.1 --save '' --io-threads "$MT_THREADS" ;;
     *) die "unknown server $name" ;;
     esac
 }
@@ -166,16 +175,19 @@ MEM="$WORK/memory.tsv"
 : >"$TPUT"
 : >"$MEM"
 
-# bench_once SERVER TAG ROUND PIPELINE TEST N
+# bench_once SERVER TAG ROUND CLIENT_THREADS PIPELINE TEST N
 bench_once() {
-    local server="$1" tag="$2" round="$3" p="$4" test="$5" n="$6" port pid before after out
+    local server="$1" tag="$2" round="$3" ct="$4" p="$5" test="$6" n="$7" port pid before after out
     port="$(eval echo "\${PORT_$tag}")"
     pid="$(eval echo "\${PID_$tag}")"
     local -a extra=()
     [[ -n "$KEYSPACE" ]] && extra+=(-r "$KEYSPACE")
+    ((ct > 1)) && extra+=(--threads "$ct")
     before="$(cpu_ticks "$pid")"
-    out="$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -d "$DATASIZE" \
-        -P "$p" -t "$test" "${extra[@]+"${extra[@]}"}" --csv 2>"$WORK/bench.err")" ||
+    # timed.py runs redis-benchmark and writes its user+sys CPU seconds to a file.
+    out="$("$PYTHON" "$HERE/timed.py" "$WORK/client.cpu" "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" \
+        -c "$CLIENTS" -n "$n" -d "$DATASIZE" -P "$p" -t "$test" "${extra[@]+"${extra[@]}"}" --csv \
+        2>"$WORK/bench.err")" ||
         { cat "$WORK/bench.err" >&2; die "redis-benchmark failed against $server"; }
     after="$(cpu_ticks "$pid")"
     # --csv: a header line, then one line per test: "NAME","rps",...
@@ -185,35 +197,45 @@ bench_once() {
     local nrows
     nrows="$(printf '%s\n' "$rows" | wc -l)"
     # CPU covers the whole invocation; a -t name that expands to several tests shares it.
-    local cpu_us
+    local cpu_us client_s
     cpu_us="$("$PYTHON" -c "print(($after - $before) / $CLK_TCK * 1e6 / ($n * $nrows))")"
-    local name rps
+    client_s="$(cat "$WORK/client.cpu")"
+    local name rps cores
     while IFS=, read -r name rps _; do
         name="${name//\"/}"
         rps="${rps//\"/}"
         name="$(tr 'A-Z ' 'a-z_' <<<"$name")"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$p" "$name" "$rps" "$cpu_us" >>"$TPUT"
-        log "  $server P$p $name: $rps req/s, ${cpu_us:0:6} us cpu/req"
+        # Client cores = client CPU seconds / wall seconds of the run (n / rps).
+        cores="$("$PYTHON" -c "print(round($client_s / ($n * $nrows / $rps), 3))")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$round" "$ct" "$p" "$name" "$rps" "$cpu_us" "$cores" >>"$TPUT"
+        log "  $server c$ct P$p $name: $rps req/s, ${cpu_us:0:6} us cpu/req, client ${cores} cores"
     done <<<"$rows"
 }
 
 run_throughput() {
-    start_server redis A
-    start_server ferrodis B
-    local round p test n
+    local v i=0
+    local -a tags=()
+    for v in $VARIANTS; do
+        start_server "$v" "T$i"
+        tags+=("$v:T$i")
+        i=$((i + 1))
+    done
+    local round p test n ct vt
     IFS=',' read -r -a tests <<<"$TESTS"
     for ((round = 1; round <= ROUNDS; round++)); do
         log "round $round/$ROUNDS"
-        for p in $PIPELINES; do
-            if ((p == 1)); then n="$N_P1"; else n="$N_PIPE"; fi
-            for test in "${tests[@]}"; do
-                bench_once redis A "$round" "$p" "$test" "$n"
-                bench_once ferrodis B "$round" "$p" "$test" "$n"
+        for ct in $CLIENT_THREADS; do
+            for p in $PIPELINES; do
+                if ((p == 1)); then n="$N_P1"; else n="$N_PIPE"; fi
+                for test in "${tests[@]}"; do
+                    for vt in "${tags[@]}"; do
+                        bench_once "${vt%%:*}" "${vt##*:}" "$round" "$ct" "$p" "$test" "$n"
+                    done
+                done
             done
         done
     done
-    stop_server A
-    stop_server B
+    for vt in "${tags[@]}"; do stop_server "${vt##*:}"; done
 }
 
 # ---- memory scenarios ------------------------------------------------------------------------
@@ -282,12 +304,15 @@ cp "$MEM" "$OUT_DIR/$STAMP.memory.tsv"
     echo "ferrodis vs redis  $(date -Is)  host: $(nproc) cpus, $(uname -r)"
     echo "redis:    $REDIS_BIN ($("$REDIS_BIN" --version | awk '{print $3}'))"
     echo "ferrodis: $FERRODIS_BIN ($("$FERRODIS_BIN" --version 2>/dev/null | head -n1 | cut -c1-60); repo $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    echo "redis-benchmark -c $CLIENTS -d $DATASIZE${KEYSPACE:+ -r $KEYSPACE} -n $N_P1 (P1) / $N_PIPE (P>1); tests: $TESTS; rounds: $ROUNDS (median); memory: ${MEM_SCENARIOS:-none}"
+    echo "redis-benchmark -c $CLIENTS -d $DATASIZE${KEYSPACE:+ -r $KEYSPACE} -n $N_P1 (P1) / $N_PIPE (P>1); client threads: $CLIENT_THREADS; tests: $TESTS; rounds: $ROUNDS (median); memory: ${MEM_SCENARIOS:-none}"
+    echo "variants: $VARIANTS (ferrodis = --io-threads 1, ferrodis_mt = --io-threads $MT_THREADS; redis = packaged defaults)"
     echo
     "$PYTHON" "$HERE/report.py" "$TPUT" "$MEM"
     echo
-    echo "ratio = ferrodis/redis; cpu = server utime+stime per request; bytes/item = (after - empty instance) / items"
-    echo "spread = (max - min) / median over the rounds, worse of the two servers: ratios inside it are noise"
+    echo "ratio = variant/redis; cN = redis-benchmark --threads N; cpu = server utime+stime per request;"
+    echo "client cores = redis-benchmark's CPU seconds / run time (near 1.0 per client thread: the client is the limit);"
+    echo "bytes/item = (after - empty instance) / items"
+    echo "spread = (max - min) / median over the rounds, worst of the servers: ratios inside it are noise"
     echo "elapsed: $((SECONDS - START))s"
 } | tee "$OUT"
 echo "saved: $OUT" >&2
