@@ -123,6 +123,12 @@ pub struct Server {
     pub replica: AtomicBool,
     /// `replica-read-only`, cached for the write path.
     pub replica_read_only: AtomicBool,
+    /// True while this replica's link to its master is up (state `connected`). Set by
+    /// `replication::replica`; the master side refuses PSYNC from sub-replicas while false.
+    pub master_link_up: AtomicBool,
+    /// Bumped to disconnect every replica of this node (our own full sync from a new master,
+    /// a replication id change). Replica links compare it with the value they started with.
+    pub replica_epoch: AtomicU64,
     /// `requirepass`, cached for new connections and AUTH.
     pub requirepass: RwLock<Option<Bytes>>,
     /// Number of MONITOR clients.
@@ -210,6 +216,8 @@ impl Server {
             loading: AtomicBool::new(false),
             replica: AtomicBool::new(config.replicaof.is_some()),
             replica_read_only: AtomicBool::new(config.replica_read_only),
+            master_link_up: AtomicBool::new(false),
+            replica_epoch: AtomicU64::new(0),
             requirepass: RwLock::new(requirepass),
             monitors: AtomicUsize::new(0),
             monitor_tx,

@@ -241,6 +241,20 @@ impl ReplLog {
         self.wake_readers();
     }
 
+    /// Appends bytes exactly as received from our own master (a replica forwards its master's
+    /// stream byte for byte, so the whole chain shares one offset space). The next command this
+    /// node generates itself (after a promotion) starts with a `SELECT`.
+    pub fn append_raw(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        inner.push(bytes);
+        inner.last_db = None;
+        drop(inner);
+        self.wake_readers();
+    }
+
     /// Wakes log readers (replica feeders), if any.
     #[inline]
     fn wake_readers(&self) {
