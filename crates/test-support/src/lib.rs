@@ -174,7 +174,7 @@ impl Builder {
             log: PathBuf::new(),
             starts: 0,
         };
-        ts.launch();
+        ts.launch(None);
         ts
     }
 }
@@ -232,10 +232,10 @@ impl TestServer {
         Self::redis_builder().args(args).start()
     }
 
-    fn launch(&mut self) {
+    fn launch(&mut self, fixed_port: Option<u16>) {
         let mut last_log = String::new();
         for _attempt in 0..8 {
-            self.port = free_port();
+            self.port = fixed_port.unwrap_or_else(free_port);
             self.starts += 1;
             self.log = self.dir.join(format!("server.{}.log", self.starts));
             let mut cmd = Command::new(&self.bin);
@@ -273,7 +273,7 @@ impl TestServer {
                     let in_use = why.contains("in use")
                         || last_log.contains("in use")
                         || last_log.contains("AddrInUse");
-                    if !in_use {
+                    if !in_use || fixed_port.is_some() {
                         panic!(
                             "{:?} server did not start ({why}); its output:\n{last_log}",
                             self.flavor
@@ -409,7 +409,18 @@ impl TestServer {
         if self.child.is_some() {
             self.stop();
         }
-        self.launch();
+        self.launch(None);
+    }
+
+    /// Like [`TestServer::restart`] (or a start after [`TestServer::kill`]) but on the same
+    /// port, so replicas configured with it find the new process. Fails if the port was taken
+    /// in the meantime.
+    pub fn restart_same_port(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+        let port = self.port;
+        self.launch(Some(port));
     }
 }
 
