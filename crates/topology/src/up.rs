@@ -267,8 +267,13 @@ fn undo(started: &[Started]) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+        let what = if process::alive(s.pid) {
+            "could NOT stop"
+        } else {
+            "stopped"
+        };
         eprintln!(
-            "stopped {} {} (pid {}) started by this failed `up`",
+            "{what} {} {} (pid {}) started by this failed `up`",
             s.node.kind(),
             s.node.port,
             s.pid

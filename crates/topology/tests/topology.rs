@@ -179,7 +179,7 @@ impl Drop for Topo {
     }
 }
 
-/// `/proc`-free liveness check usable for any pid: `kill -0`, excluding zombies via `ps`.
+/// True while `pid` exists and is not a zombie (Linux `/proc`).
 fn running(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
     match stat {
@@ -496,4 +496,45 @@ fn status_and_down_without_a_topology() {
     let out = run(&["down", "--dir", &d]);
     assert!(out.status.success(), "{}", text(&out));
     let _ = std::fs::remove_dir_all(Path::new(&dir));
+}
+
+#[test]
+fn unusable_server_programs_are_named_in_the_error() {
+    let dir = temp_dir("topology-badbin");
+    let d = dir.display().to_string();
+    let base = free_base(1).to_string();
+    let out = run(&[
+        "up",
+        "--dir",
+        &d,
+        "--port",
+        &base,
+        "--server-bin",
+        "/nonexistent/redis-server",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--server-bin /nonexistent/redis-server: no such file"),
+        "{}",
+        text(&out)
+    );
+    // A program that exits with an error at once: the node, its config and the exit status.
+    let out = run(&[
+        "up",
+        "--dir",
+        &d,
+        "--port",
+        &base,
+        "--replicas",
+        "1",
+        "--server-bin",
+        "/bin/false",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("master {base}")), "{}", text(&out));
+    assert!(err.contains("redis.conf"), "{}", text(&out));
+    assert!(err.contains("exited with"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
 }
