@@ -89,22 +89,35 @@ fn preflight(topo: &Topology) -> Result<()> {
         }
     }
     let host = topo.connect_host();
+    // The addresses the servers will bind (a `-` prefix marks an optional one in redis.conf).
+    let mut addrs: Vec<String> = topo
+        .bind
+        .split_whitespace()
+        .map(|a| match a.trim_start_matches('-') {
+            "*" => "0.0.0.0".to_string(),
+            "::*" => "::".to_string(),
+            a => a.to_string(),
+        })
+        .collect();
+    if !addrs.contains(&host) {
+        addrs.push(host.clone());
+    }
     for node in &topo.nodes {
-        if let Err(e) = TcpListener::bind((host.as_str(), node.port)) {
-            bail!(
-                "port {} ({} {}) is not free on {host}: {e}. Choose another base with --port",
-                node.port,
-                node.kind(),
-                node.port
-            );
+        for addr in &addrs {
+            if let Err(e) = TcpListener::bind((addr.as_str(), node.port)) {
+                bail!(
+                    "port {} for the {} is not free on {addr}: {e}. Choose another base with --port",
+                    node.port,
+                    node.kind()
+                );
+            }
         }
         if Client::connect(&host, node.port, Duration::from_millis(200)).is_ok() {
             bail!(
-                "port {} ({} {}): something already accepts connections on {host}:{}. \
+                "port {} for the {}: something already accepts connections on {host}:{}. \
                  Choose another base with --port",
                 node.port,
                 node.kind(),
-                node.port,
                 node.port
             );
         }
