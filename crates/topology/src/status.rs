@@ -117,9 +117,13 @@ pub fn render(topo: &Topology, nodes: &[NodeStatus]) -> String {
                     (Some(m), Some(r)) => m.saturating_sub(r).to_string(),
                     _ => dash(),
                 };
-                let lag = line
-                    .and_then(|l| l.lag)
-                    .map_or_else(dash, |l| format!("{l}s"));
+                // Seconds since the replica's last ACK once it is online; before that, the
+                // upstream's view of the sync (wait_bgsave, send_bulk...).
+                let lag = match line {
+                    Some(l) if l.state != "online" && !l.state.is_empty() => l.state,
+                    Some(l) => l.lag.map_or_else(dash, |l| format!("{l}s")),
+                    None => dash(),
+                };
                 (behind, lag)
             }
             _ => (dash(), dash()),
