@@ -5,87 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test binary: a failed setup step should just panic
 
-use bytes::BytesMut;
-use ferrodis_resp::{decode, encode_command, Frame};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(bin: &str, extra: &[&str]) -> (Proc, u16) {
-    let port = free_port();
-    let mut args = vec![
-        "--port".to_string(),
-        port.to_string(),
-        "--save".into(),
-        "".into(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin} (is it installed?): {e}"));
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{bin} did not listen on {port} within 10s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (p, port)
-}
-
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn {
-            s,
-            buf: BytesMut::new(),
-        }
-    }
-    fn cmd(&mut self, args: &[&str]) -> Frame {
-        let mut out = BytesMut::new();
-        encode_command(args, &mut out);
-        self.s.write_all(&out).unwrap();
-        loop {
-            if let Some(f) = decode(&mut self.buf).expect("valid RESP") {
-                return f;
-            }
-            let mut tmp = [0u8; 65536];
-            let n = self.s.read(&mut tmp).expect("reply within 10s");
-            assert!(n > 0, "connection closed during {args:?}");
-            self.buf.extend_from_slice(&tmp[..n]);
-        }
-    }
-}
+use ferrodis_test_support::{wait_until, Conn, Frame, TestServer};
+use std::time::Duration;
 
 const BITMAP_SCRIPT: &str = r#"
 flushall
@@ -482,29 +403,11 @@ fn split_args(line: &str) -> Vec<Vec<u8>> {
     out
 }
 
-impl Conn {
-    fn cmd_bytes(&mut self, args: &[Vec<u8>]) -> Frame {
-        let mut out = BytesMut::new();
-        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-        encode_command(&refs, &mut out);
-        self.s.write_all(&out).unwrap();
-        loop {
-            if let Some(f) = decode(&mut self.buf).expect("valid RESP") {
-                return f;
-            }
-            let mut tmp = [0u8; 65536];
-            let n = self.s.read(&mut tmp).expect("reply within 10s");
-            assert!(n > 0, "connection closed");
-            self.buf.extend_from_slice(&tmp[..n]);
-        }
-    }
-}
-
-fn servers() -> (Proc, Proc, Conn, Conn) {
-    let (redis, rport) = start("redis-server", &["--enable-debug-command", "yes"]);
-    let bin = env!("CARGO_BIN_EXE_ferrodis-server");
-    let (ferro, fport) = start(bin, &["--enable-debug-command", "yes"]);
-    (redis, ferro, Conn::new(rport), Conn::new(fport))
+fn servers() -> (TestServer, TestServer, Conn, Conn) {
+    let redis = TestServer::redis::<&str>(&[]);
+    let ferro = TestServer::start::<&str>(env!("CARGO_BIN_EXE_ferrodis-server"), &[]);
+    let (r, f) = (redis.conn(), ferro.conn());
+    (redis, ferro, r, f)
 }
 
 /// Runs `script` on both servers and returns the differences (replies, then digests).
@@ -525,7 +428,7 @@ fn diff_script(script: &str, resp3: bool) -> Vec<String> {
         if let Some(k) = args.get(1) {
             keys.insert(k.clone());
         }
-        let (a, b) = (r.cmd_bytes(&args), f.cmd_bytes(&args));
+        let (a, b) = (r.cmd(&args), f.cmd(&args));
         if a != b {
             failures.push(format!("{line}\n   redis:    {a:?}\n   ferrodis: {b:?}"));
         }
@@ -538,7 +441,7 @@ fn diff_script(script: &str, resp3: bool) -> Vec<String> {
     }
     let mut dv = vec![b"DEBUG".to_vec(), b"DIGEST-VALUE".to_vec()];
     dv.extend(keys);
-    let (a, b) = (r.cmd_bytes(&dv), f.cmd_bytes(&dv));
+    let (a, b) = (r.cmd(&dv), f.cmd(&dv));
     if a != b {
         failures.push(format!(
             "DEBUG DIGEST-VALUE\n   redis:    {a:?}\n   ferrodis: {b:?}"
@@ -616,11 +519,7 @@ fn digest_of_restored_values() {
             ttl.into_bytes(),
             payload,
         ];
-        assert_eq!(
-            f.cmd_bytes(&restore),
-            Frame::Simple("OK".into()),
-            "RESTORE {k}"
-        );
+        assert_eq!(f.cmd(&restore), Frame::Simple("OK".into()), "RESTORE {k}");
     }
     let mut dv = vec!["DEBUG", "DIGEST-VALUE"];
     dv.extend(keys);
@@ -635,12 +534,18 @@ fn sort_store_wakes_blocked_client() {
     let mut replies = Vec::new();
     for c in [&mut r, &mut f] {
         c.cmd(&["SADD", "src", "3", "1", "2"]);
-        let port = c.s.peer_addr().unwrap().port();
-        let mut waiter = Conn::new(port);
-        let mut out = BytesMut::new();
-        encode_command(&["BLPOP", "dst", "5"], &mut out);
-        waiter.s.write_all(&out).unwrap();
-        std::thread::sleep(Duration::from_millis(200));
+        let port = c.stream().peer_addr().unwrap().port();
+        let mut waiter = Conn::connect(port);
+        waiter.send(&["BLPOP", "dst", "5"]);
+        wait_until(
+            Duration::from_secs(10),
+            || {
+                c.cmd(&["INFO", "clients"])
+                    .to_text()
+                    .contains("blocked_clients:1\r\n")
+            },
+            "the BLPOP client is blocked",
+        );
         assert_eq!(c.cmd(&["SORT", "src", "STORE", "dst"]), Frame::Integer(3));
         let popped = waiter.cmd(&["LRANGE", "dst", "0", "-1"]);
         let after = waiter.cmd(&["PING"]);

@@ -5,87 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // test binary: a failed setup step should just panic
 
-use bytes::BytesMut;
-use ferrodis_resp::{decode, encode_command, Frame};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(bin: &str, extra: &[&str]) -> (Proc, u16) {
-    let port = free_port();
-    let mut args = vec![
-        "--port".to_string(),
-        port.to_string(),
-        "--save".into(),
-        "".into(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin} (is it installed?): {e}"));
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{bin} did not listen on {port} within 10s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (p, port)
-}
-
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn {
-            s,
-            buf: BytesMut::new(),
-        }
-    }
-    fn cmd(&mut self, args: &[&str]) -> Frame {
-        let mut out = BytesMut::new();
-        encode_command(args, &mut out);
-        self.s.write_all(&out).unwrap();
-        loop {
-            if let Some(f) = decode(&mut self.buf).expect("valid RESP") {
-                return f;
-            }
-            let mut tmp = [0u8; 65536];
-            let n = self.s.read(&mut tmp).expect("reply within 10s");
-            assert!(n > 0, "connection closed during {args:?}");
-            self.buf.extend_from_slice(&tmp[..n]);
-        }
-    }
-}
+use ferrodis_test_support::{Conn, Frame, TestServer};
 
 /// Sorts the elements of arrays/sets (and flat pair lists when `pairs`), recursively for
 /// scan replies.
@@ -463,10 +383,11 @@ fn shape(f: &Frame) -> String {
 }
 
 fn run_script(resp3: bool) {
-    let (_redis, rport) = start("redis-server", &[]);
-    let bin = env!("CARGO_BIN_EXE_ferrodis-server");
-    let (_ferro, fport) = start(bin, &["--enable-debug-command", "yes"]);
-    let (mut r, mut f) = (Conn::new(rport), Conn::new(fport));
+    let redis = TestServer::redis::<&str>(&[]);
+    let rport = redis.port();
+    let ferro = TestServer::start::<&str>(env!("CARGO_BIN_EXE_ferrodis-server"), &[]);
+    let fport = ferro.port();
+    let (mut r, mut f) = (Conn::connect(rport), Conn::connect(fport));
     if resp3 {
         r.cmd(&["HELLO", "3"]);
         f.cmd(&["HELLO", "3"]);
@@ -514,11 +435,12 @@ fn same_replies_as_redis_resp3() {
 
 #[test]
 fn encodings_match_redis_thresholds() {
-    let (_redis, rport) = start("redis-server", &[]);
-    let bin = env!("CARGO_BIN_EXE_ferrodis-server");
-    let (_ferro, fport) = start(bin, &[]);
+    let redis = TestServer::redis::<&str>(&[]);
+    let rport = redis.port();
+    let ferro = TestServer::start::<&str>(env!("CARGO_BIN_EXE_ferrodis-server"), &[]);
+    let fport = ferro.port();
     for port in [rport, fport] {
-        let mut c = Conn::new(port);
+        let mut c = Conn::connect(port);
         for i in 0..600 {
             let (f, m) = (format!("f{i}"), i.to_string());
             c.cmd(&["HSET", "h", &f, "v"]);
