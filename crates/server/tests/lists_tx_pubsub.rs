@@ -4,143 +4,17 @@
 //! tests run it against ferrodis and against a real `redis-server` (7.0) and require the
 //! replies to be identical. `redis-server` missing is a failure, not a skip.
 
-use bytes::BytesMut;
-use ferrodis_resp::Frame;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use ferrodis_test_support::{Conn, Frame, TestServer};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A server process on a free port, killed on drop.
-struct Proc {
-    child: Child,
-    port: u16,
+fn ferrodis() -> TestServer {
+    TestServer::start::<&str>(env!("CARGO_BIN_EXE_ferrodis-server"), &[])
 }
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0 to find a free port")
-}
-
-fn spawn(bin: &str, extra: &[&str]) -> Proc {
-    for _attempt in 0..5 {
-        let port = free_port();
-        let ps = port.to_string();
-        let mut args = vec!["--port", &ps, "--save", "", "--bind", "127.0.0.1"];
-        args.extend_from_slice(extra);
-        let child = match Command::new(bin)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => panic!("cannot start {bin}: {e} (is it installed?)"),
-        };
-        let mut p = Proc { child, port };
-        let t0 = Instant::now();
-        while t0.elapsed() < WAIT {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return p;
-            }
-            if let Ok(Some(_)) = p.child.try_wait() {
-                break; // port taken between probe and bind: retry
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = p.child.kill();
-    }
-    panic!("{bin} did not start listening after 5 attempts");
-}
-
-fn ferrodis() -> Proc {
-    spawn(
-        env!("CARGO_BIN_EXE_ferrodis-server"),
-        &["--enable-debug-command", "yes"],
-    )
-}
-
-fn redis() -> Proc {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "redis-server is not installed: the differential tests need it (apt-get install redis-server)"
-    );
-    spawn("redis-server", &["--appendonly", "no"])
-}
-
-/// A raw RESP connection.
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("set timeout");
-        Conn {
-            s,
-            buf: BytesMut::new(),
-        }
-    }
-    fn send(&mut self, args: &[&str]) {
-        let mut out = BytesMut::new();
-        ferrodis_resp::encode_command(args, &mut out);
-        self.s.write_all(&out).expect("write");
-    }
-    /// The next reply; fails after `WAIT`.
-    fn read(&mut self, what: &str) -> Frame {
-        let t0 = Instant::now();
-        loop {
-            if let Some(f) = ferrodis_resp::decode(&mut self.buf).expect("valid RESP") {
-                return f;
-            }
-            assert!(t0.elapsed() < WAIT, "timed out waiting for reply to {what}");
-            let mut tmp = [0u8; 4096];
-            match self.s.read(&mut tmp) {
-                Ok(0) => panic!("connection closed while waiting for {what}"),
-                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
-                Err(_) => {}
-            }
-        }
-    }
-    /// True when no reply arrives within `d`.
-    fn silent_for(&mut self, d: Duration) -> bool {
-        let t0 = Instant::now();
-        while t0.elapsed() < d {
-            if !self.buf.is_empty() {
-                return false;
-            }
-            let mut tmp = [0u8; 4096];
-            if let Ok(n) = self.s.read(&mut tmp) {
-                if n == 0 {
-                    return false;
-                }
-                self.buf.extend_from_slice(&tmp[..n]);
-            }
-        }
-        self.buf.is_empty()
-    }
-    fn cmd(&mut self, args: &[&str]) -> Frame {
-        self.send(args);
-        self.read(&args.join(" "))
-    }
+fn redis() -> TestServer {
+    TestServer::redis::<&str>(&[])
 }
 
 fn text(f: &Frame) -> String {
@@ -151,12 +25,8 @@ fn text(f: &Frame) -> String {
 }
 
 /// Polls `cond` until it holds or `WAIT` passes; fails with `what`.
-fn wait_until(mut cond: impl FnMut() -> bool, what: &str) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < WAIT, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn wait_until(cond: impl FnMut() -> bool, what: &str) {
+    ferrodis_test_support::wait_until(WAIT, cond, what);
 }
 
 fn blocked_clients(c: &mut Conn) -> usize {
@@ -176,7 +46,7 @@ fn wait_blocked(c: &mut Conn, n: usize) {
 
 /// Runs `cmds` (whitespace-separated words) on one connection, collecting replies.
 fn script(port: u16, cmds: &[&str]) -> Vec<(String, Frame)> {
-    let mut c = Conn::new(port);
+    let mut c = Conn::connect(port);
     c.cmd(&["FLUSHALL"]);
     cmds.iter()
         .map(|line| {
@@ -196,8 +66,8 @@ fn script(port: u16, cmds: &[&str]) -> Vec<(String, Frame)> {
 /// Runs `scenario` against ferrodis and redis-server and requires identical replies.
 fn differential(name: &str, scenario: impl Fn(u16) -> Vec<(String, Frame)>) {
     let (f, r) = (ferrodis(), redis());
-    let ours = scenario(f.port);
-    let theirs = scenario(r.port);
+    let ours = scenario(f.port());
+    let theirs = scenario(r.port());
     assert_eq!(
         ours.len(),
         theirs.len(),
@@ -356,7 +226,7 @@ fn diff_multi_exec() {
 #[test]
 fn diff_watch_from_other_connections() {
     differential("watch", |p| {
-        let (mut a, mut b) = (Conn::new(p), Conn::new(p));
+        let (mut a, mut b) = (Conn::connect(p), Conn::connect(p));
         let mut out = Vec::new();
         let mut step = |c: &mut Conn, args: &[&str]| {
             out.push((args.join(" "), c.cmd(args)));
@@ -412,13 +282,13 @@ fn diff_watch_from_other_connections() {
 
 /// Reads one message from a subscriber (a push or an array).
 fn msg(c: &mut Conn) -> (String, Frame) {
-    ("<message>".into(), c.read("a pub/sub message"))
+    ("<message>".into(), c.read_reply("a pub/sub message"))
 }
 
 #[test]
 fn diff_pubsub() {
     differential("pubsub", |p| {
-        let (mut s, mut publ, mut s3) = (Conn::new(p), Conn::new(p), Conn::new(p));
+        let (mut s, mut publ, mut s3) = (Conn::connect(p), Conn::connect(p), Conn::connect(p));
         let mut out = Vec::new();
         s.send(&["SUBSCRIBE", "a", "b"]);
         out.push(msg(&mut s));
@@ -472,7 +342,7 @@ fn diff_pubsub() {
 #[test]
 fn diff_keyspace_notifications() {
     differential("notifications", |p| {
-        let (mut c, mut s) = (Conn::new(p), Conn::new(p));
+        let (mut c, mut s) = (Conn::connect(p), Conn::connect(p));
         c.cmd(&["FLUSHALL"]);
         c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
         let mut out = vec![("PSUBSCRIBE".into(), s.cmd(&["PSUBSCRIBE", "__key*"]))];
@@ -509,9 +379,9 @@ fn diff_keyspace_notifications() {
 #[test]
 fn diff_blocking_wakeups() {
     differential("blocking", |p| {
-        let mut c = Conn::new(p);
+        let mut c = Conn::connect(p);
         c.cmd(&["FLUSHALL"]);
-        let mut w: Vec<Conn> = (0..3).map(|_| Conn::new(p)).collect();
+        let mut w: Vec<Conn> = (0..3).map(|_| Conn::connect(p)).collect();
         let mut out = Vec::new();
         // FIFO among three waiters on one key.
         for (i, cmd) in ["BLPOP", "BLPOP", "BRPOP"].iter().enumerate() {
@@ -519,8 +389,8 @@ fn diff_blocking_wakeups() {
             wait_blocked(&mut c, i + 1);
         }
         out.push(("RPUSH q a b".into(), c.cmd(&["RPUSH", "q", "a", "b"])));
-        out.push(("w0".into(), w[0].read("BLPOP of waiter 0")));
-        out.push(("w1".into(), w[1].read("BLPOP of waiter 1")));
+        out.push(("w0".into(), w[0].read_reply("BLPOP of waiter 0")));
+        out.push(("w1".into(), w[1].read_reply("BLPOP of waiter 1")));
         wait_blocked(&mut c, 1);
         // A push inside MULTI/EXEC wakes the third.
         for a in [
@@ -531,14 +401,14 @@ fn diff_blocking_wakeups() {
         ] {
             out.push((a.join(" "), c.cmd(a)));
         }
-        out.push(("w2".into(), w[2].read("BRPOP of waiter 2")));
+        out.push(("w2".into(), w[2].read_reply("BRPOP of waiter 2")));
         out.push(("LRANGE".into(), c.cmd(&["LRANGE", "q", "0", "-1"])));
         // LMOVE into a waited key.
         w[0].send(&["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]);
         wait_blocked(&mut c, 1);
         c.cmd(&["RPUSH", "other", "x"]);
         c.cmd(&["LMOVE", "other", "src", "LEFT", "LEFT"]);
-        out.push(("w0 blmove".into(), w[0].read("BLMOVE")));
+        out.push(("w0 blmove".into(), w[0].read_reply("BLMOVE")));
         out.push(("dst".into(), c.cmd(&["LRANGE", "dst", "0", "-1"])));
         // Another database.
         w[1].cmd(&["SELECT", "5"]);
@@ -548,7 +418,7 @@ fn diff_blocking_wakeups() {
         assert!(w[1].silent_for(Duration::from_millis(50)), "woken by db 0");
         c.cmd(&["SELECT", "5"]);
         c.cmd(&["RPUSH", "k5", "db5"]);
-        out.push(("w1 db5".into(), w[1].read("BLPOP in db 5")));
+        out.push(("w1 db5".into(), w[1].read_reply("BLPOP in db 5")));
         c.cmd(&["SELECT", "0"]);
         // A key recreated with another type keeps the waiter blocked.
         w[2].send(&["BLPOP", "t", "0"]);
@@ -556,13 +426,13 @@ fn diff_blocking_wakeups() {
         c.cmd(&["SET", "t", "str"]);
         c.cmd(&["DEL", "t"]);
         c.cmd(&["RPUSH", "t", "v"]);
-        out.push(("w2 t".into(), w[2].read("BLPOP t")));
+        out.push(("w2 t".into(), w[2].read_reply("BLPOP t")));
         // Timeout and BLMPOP.
         out.push(("timeout".into(), w[0].cmd(&["BLPOP", "none", "0.05"])));
         w[0].send(&["BLMPOP", "0", "2", "m1", "m2", "RIGHT", "COUNT", "5"]);
         wait_blocked(&mut c, 1);
         c.cmd(&["RPUSH", "m2", "a", "b", "c"]);
-        out.push(("blmpop".into(), w[0].read("BLMPOP")));
+        out.push(("blmpop".into(), w[0].read_reply("BLMPOP")));
         // CLIENT UNBLOCK, both ways.
         let id = text(&Frame::Bulk(bytes::Bytes::from(format!(
             "{:?}",
@@ -575,14 +445,20 @@ fn diff_blocking_wakeups() {
         w[1].send(&["BRPOPLPUSH", "none", "d", "0"]);
         wait_blocked(&mut c, 1);
         out.push(("unblock".into(), c.cmd(&["CLIENT", "UNBLOCK", &id])));
-        out.push(("w1 unblocked".into(), w[1].read("BRPOPLPUSH after unblock")));
+        out.push((
+            "w1 unblocked".into(),
+            w[1].read_reply("BRPOPLPUSH after unblock"),
+        ));
         w[1].send(&["BLPOP", "none", "0"]);
         wait_blocked(&mut c, 1);
         out.push((
             "unblock error".into(),
             c.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]),
         ));
-        out.push(("w1 error".into(), w[1].read("BLPOP after unblock error")));
+        out.push((
+            "w1 error".into(),
+            w[1].read_reply("BLPOP after unblock error"),
+        ));
         out.push(("unblock none".into(), c.cmd(&["CLIENT", "UNBLOCK", &id])));
         out
     });
@@ -591,8 +467,8 @@ fn diff_blocking_wakeups() {
 #[test]
 fn blocked_client_flags_and_disconnect() {
     let f = ferrodis();
-    let mut c = Conn::new(f.port);
-    let mut w = Conn::new(f.port);
+    let mut c = Conn::connect(f.port());
+    let mut w = Conn::connect(f.port());
     w.send(&["BLPOP", "q", "0"]);
     wait_blocked(&mut c, 1);
     let list = text(&c.cmd(&["CLIENT", "LIST"]));
@@ -606,12 +482,12 @@ fn blocked_client_flags_and_disconnect() {
     // The element is not lost to the departed client.
     c.cmd(&["RPUSH", "q", "x"]);
     assert_eq!(c.cmd(&["LLEN", "q"]), Frame::Integer(1));
-    let mut m = Conn::new(f.port);
+    let mut m = Conn::connect(f.port());
     m.cmd(&["MULTI"]);
     m.cmd(&["PING"]);
-    let mut s = Conn::new(f.port);
+    let mut s = Conn::connect(f.port());
     s.cmd(&["SUBSCRIBE", "a", "b"]);
-    s.read("second subscribe confirmation");
+    s.read_reply("second subscribe confirmation");
     s.cmd(&["PSUBSCRIBE", "p*"]);
     let list = text(&c.cmd(&["CLIENT", "LIST"]));
     assert!(

@@ -570,6 +570,32 @@ impl Conn {
         closed
     }
 
+    /// Reads one reply; on failure panics naming `what` the test was waiting for.
+    pub fn read_reply(&mut self, what: &str) -> Frame {
+        self.try_read_frame()
+            .unwrap_or_else(|e| panic!("waiting for {what}: {e}"))
+    }
+
+    /// True when nothing arrives within `d` (bytes that do arrive stay buffered for the next
+    /// read).
+    pub fn silent_for(&mut self, d: Duration) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let _ = self.stream.set_read_timeout(Some(d));
+        let mut chunk = [0u8; 16 * 1024];
+        let silent = match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                false
+            }
+            Err(_) => true,
+        };
+        let _ = self.stream.set_read_timeout(Some(READ_TIMEOUT));
+        silent
+    }
+
     /// Bytes received but not decoded yet.
     pub fn pending(&self) -> &[u8] {
         &self.buf
