@@ -2,9 +2,9 @@
 
 use super::flags::*;
 use super::keys::parse_cursor;
+use super::typed::{read, write, write_or_create};
 use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::keyspace::types::{Hash, Limits};
-use crate::keyspace::{Entry, Value};
 use crate::ldouble;
 use crate::util::{glob_match, parse_i64};
 use bytes::Bytes;
@@ -40,45 +40,6 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("hscan", -3, READONLY, K1, "hash", hscan),
 ];
 
-/// The hash at `key` for reading; WRONGTYPE for other types.
-pub(crate) fn read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, CommandError> {
-    match ctx.lookup_read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-/// The hash at `key` for writing.
-fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Hash>, CommandError> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-/// The hash at `key`, created empty when missing (callers must then add to it).
-fn write_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Hash, CommandError> {
-    if write(ctx, key)?.is_none() {
-        ctx.table(key)
-            .set_value(key, Value::Hash(Box::default()), false);
-    }
-    match ctx.table(key).get_mut(key) {
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(h),
-        _ => Err(err::WRONGTYPE),
-    }
-}
-
 fn limits(ctx: &Ctx) -> Limits {
     Limits::hash(&ctx.server.config.read())
 }
@@ -90,7 +51,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<i64, Comman
         )));
     }
     let lim = limits(ctx);
-    let h = write_or_create(ctx, &args[1])?;
+    let h = write_or_create::<Hash>(ctx, &args[1])?;
     let mut added = 0;
     for fv in args[2..].chunks(2) {
         added += h.set(&fv[0], &fv[1], &lim) as i64;
@@ -112,11 +73,11 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `HSETNX key field value`
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if write(ctx, &args[1])?.is_some_and(|h| h.contains(&args[2])) {
+    if write::<Hash>(ctx, &args[1])?.is_some_and(|h| h.contains(&args[2])) {
         return Ok(Frame::Integer(0));
     }
     let lim = limits(ctx);
-    write_or_create(ctx, &args[1])?.set(&args[2], &args[3], &lim);
+    write_or_create::<Hash>(ctx, &args[1])?.set(&args[2], &args[3], &lim);
     ctx.changed();
     ctx.notify(notify::HASH, "hset", &args[1]);
     Ok(Frame::Integer(1))
@@ -124,14 +85,14 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `HGET key field`
 fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(read(ctx, &args[1])?
+    Ok(read::<Hash>(ctx, &args[1])?
         .and_then(|h| h.get(&args[2]))
         .map_or(Frame::Null, bulk))
 }
 
 /// `HMGET key field [field ...]`
 fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let h = read(ctx, &args[1])?;
+    let h = read::<Hash>(ctx, &args[1])?;
     Ok(Frame::Array(
         args[2..]
             .iter()
@@ -142,7 +103,7 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `HDEL key field [field ...]`
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(h) = write(ctx, &args[1])? else {
+    let Some(h) = write::<Hash>(ctx, &args[1])? else {
         return Ok(Frame::Integer(0));
     };
     let mut n = 0;
@@ -166,14 +127,14 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `HLEN key`
 fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?.map_or(0, |h| h.len()) as i64
+        read::<Hash>(ctx, &args[1])?.map_or(0, |h| h.len()) as i64,
     ))
 }
 
 /// `HSTRLEN key field`
 fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?
+        read::<Hash>(ctx, &args[1])?
             .and_then(|h| h.get(&args[2]))
             .map_or(0, |v| v.len()) as i64,
     ))
@@ -182,28 +143,30 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `HEXISTS key field`
 fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?.is_some_and(|h| h.contains(&args[2])) as i64,
+        read::<Hash>(ctx, &args[1])?.is_some_and(|h| h.contains(&args[2])) as i64,
     ))
 }
 
 /// `HKEYS key`
 fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Array(
-        read(ctx, &args[1])?.map_or_else(Vec::new, |h| h.iter().map(|(f, _)| bulk(f)).collect()),
+        read::<Hash>(ctx, &args[1])?
+            .map_or_else(Vec::new, |h| h.iter().map(|(f, _)| bulk(f)).collect()),
     ))
 }
 
 /// `HVALS key`
 fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Array(
-        read(ctx, &args[1])?.map_or_else(Vec::new, |h| h.iter().map(|(_, v)| bulk(v)).collect()),
+        read::<Hash>(ctx, &args[1])?
+            .map_or_else(Vec::new, |h| h.iter().map(|(_, v)| bulk(v)).collect()),
     ))
 }
 
 /// `HGETALL key` (a map in RESP3)
 fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Map(
-        read(ctx, &args[1])?.map_or_else(Vec::new, |h| {
+        read::<Hash>(ctx, &args[1])?.map_or_else(Vec::new, |h| {
             h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect()
         }),
     ))
@@ -212,13 +175,17 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `HINCRBY key field increment`
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = arg_i64(&args[3])?;
-    let cur = match write(ctx, &args[1])?.and_then(|h| h.get(&args[2])) {
+    let cur = match write::<Hash>(ctx, &args[1])?.and_then(|h| h.get(&args[2])) {
         None => 0,
         Some(v) => parse_i64(v).ok_or(CommandError::new("ERR hash value is not an integer"))?,
     };
     let new = cur.checked_add(by).ok_or(err::OVERFLOW)?;
     let lim = limits(ctx);
-    write_or_create(ctx, &args[1])?.set(&args[2], itoa::Buffer::new().format(new).as_bytes(), &lim);
+    write_or_create::<Hash>(ctx, &args[1])?.set(
+        &args[2],
+        itoa::Buffer::new().format(new).as_bytes(),
+        &lim,
+    );
     ctx.changed();
     ctx.notify(notify::HASH, "hincrby", &args[1]);
     Ok(Frame::Integer(new))
@@ -228,10 +195,10 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// emulated x87 `long double`, as Redis does on x86-64 (see [`crate::ldouble`]).
 fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = ldouble::parse_hash_increment(&args[3]).map_err(CommandError::new)?;
-    let cur = write(ctx, &args[1])?.and_then(|h| h.get(&args[2]));
+    let cur = write::<Hash>(ctx, &args[1])?.and_then(|h| h.get(&args[2]));
     let s = ldouble::hincr_by_float(cur, by).map_err(CommandError::new)?;
     let lim = limits(ctx);
-    write_or_create(ctx, &args[1])?.set(&args[2], s.as_bytes(), &lim);
+    write_or_create::<Hash>(ctx, &args[1])?.set(&args[2], s.as_bytes(), &lim);
     ctx.propagate(vec![
         Bytes::from_static(b"HSET"),
         args[1].clone(),
@@ -272,7 +239,7 @@ pub(crate) fn pick_positions(len: usize, count: usize, dups: bool) -> Vec<usize>
 fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let resp3 = ctx.client.resp3;
     if args.len() == 2 {
-        let Some(h) = read(ctx, &args[1])? else {
+        let Some(h) = read::<Hash>(ctx, &args[1])? else {
             return Ok(Frame::Null);
         };
         let i = rand::thread_rng().gen_range(0..h.len().max(1));
@@ -283,7 +250,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(err::SYNTAX);
     }
     let (count, dups) = rand_count(&args[2])?;
-    let Some(h) = read(ctx, &args[1])? else {
+    let Some(h) = read::<Hash>(ctx, &args[1])? else {
         return Ok(Frame::Array(vec![]));
     };
     let pairs: Vec<(&[u8], &[u8])> = match h {
@@ -366,7 +333,7 @@ pub(crate) fn scan_reply(next: u64, items: Vec<Frame>) -> Frame {
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]`
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
-    let Some(h) = read(ctx, &args[1])? else {
+    let Some(h) = read::<Hash>(ctx, &args[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
     let o = ScanOpts::parse(args, 3)?;

@@ -17,6 +17,7 @@ pub mod server;
 pub mod set;
 pub mod sort;
 pub mod string;
+pub mod typed;
 pub mod zset;
 
 use crate::client::Client;

@@ -3,9 +3,10 @@
 use super::flags::*;
 use super::hash::{pick_positions, rand_count, scan_reply, ScanOpts};
 use super::keys::parse_cursor;
+use super::typed::{del_if_empty, read, write, write_or_create};
 use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::keyspace::types::{Limits, Set};
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::Value;
 use bytes::Bytes;
 use ferrodis_config::notify;
 use ferrodis_resp::Frame;
@@ -50,68 +51,14 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec("sscan", -3, READONLY, K1, "set", sscan),
 ];
 
-/// The set at `key` for reading; WRONGTYPE for other types.
-pub(crate) fn read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Set>, CommandError> {
-    match ctx.lookup_read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, CommandError> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-fn write_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Set, CommandError> {
-    if write(ctx, key)?.is_none() {
-        ctx.table(key)
-            .set_value(key, Value::Set(Box::default()), false);
-    }
-    match ctx.table(key).get_mut(key) {
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(s),
-        _ => Err(err::WRONGTYPE),
-    }
-}
-
 fn limits(ctx: &Ctx) -> Limits {
     Limits::set(&ctx.server.config.read())
-}
-
-/// Deletes `key` if its set became empty; true when it did.
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let t = ctx.table(key);
-    if matches!(t.get(key), Some(Entry { value: Value::Set(s), .. }) if s.is_empty()) {
-        t.remove(key);
-        return true;
-    }
-    false
-}
-
-/// [`remove_if_empty`] plus Redis's `del` notification.
-fn del_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    if remove_if_empty(ctx, key) {
-        ctx.notify(notify::GENERIC, "del", key);
-    }
 }
 
 /// `SADD key member [member ...]`
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let lim = limits(ctx);
-    let s = write_or_create(ctx, &args[1])?;
+    let s = write_or_create::<Set>(ctx, &args[1])?;
     let mut n = 0;
     for m in &args[2..] {
         n += s.add(m, &lim) as i64;
@@ -125,7 +72,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `SREM key member [member ...]`
 fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(s) = write(ctx, &args[1])? else {
+    let Some(s) = write::<Set>(ctx, &args[1])? else {
         return Ok(Frame::Integer(0));
     };
     let mut n = 0;
@@ -135,7 +82,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if n > 0 {
         ctx.changed();
         ctx.notify(notify::SET, "srem", &args[1]);
-        del_if_empty(ctx, &args[1]);
+        del_if_empty::<Set>(ctx, &args[1]);
     }
     Ok(Frame::Integer(n))
 }
@@ -143,20 +90,20 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `SCARD key`
 fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?.map_or(0, |s| s.len()) as i64
+        read::<Set>(ctx, &args[1])?.map_or(0, |s| s.len()) as i64,
     ))
 }
 
 /// `SISMEMBER key member`
 fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?.is_some_and(|s| s.contains(&args[2])) as i64,
+        read::<Set>(ctx, &args[1])?.is_some_and(|s| s.contains(&args[2])) as i64,
     ))
 }
 
 /// `SMISMEMBER key member [member ...]`
 fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let s = read(ctx, &args[1])?;
+    let s = read::<Set>(ctx, &args[1])?;
     Ok(Frame::Array(
         args[2..]
             .iter()
@@ -171,7 +118,7 @@ fn members_frame<'a>(it: impl Iterator<Item = Cow<'a, [u8]>>) -> Frame {
 
 /// `SMEMBERS key` (a set in RESP3)
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(match read(ctx, &args[1])? {
+    Ok(match read::<Set>(ctx, &args[1])? {
         Some(s) => members_frame(s.iter()),
         None => Frame::Set(vec![]),
     })
@@ -183,14 +130,14 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(err::SYNTAX);
     }
     if args.len() == 2 {
-        let Some(s) = read(ctx, &args[1])? else {
+        let Some(s) = read::<Set>(ctx, &args[1])? else {
             return Ok(Frame::Null);
         };
         let i = rand::thread_rng().gen_range(0..s.len().max(1));
         return Ok(s.at(i).map_or(Frame::Null, |m| bulk(&m)));
     }
     let (count, dups) = rand_count(&args[2])?;
-    let Some(s) = read(ctx, &args[1])? else {
+    let Some(s) = read::<Set>(ctx, &args[1])? else {
         return Ok(Frame::Array(vec![]));
     };
     Ok(Frame::Array(
@@ -219,7 +166,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None
     };
     let key = args[1].clone();
-    let Some(s) = write(ctx, &key)? else {
+    let Some(s) = write::<Set>(ctx, &key)? else {
         return Ok(if count.is_some() {
             Frame::Set(vec![])
         } else {
@@ -247,7 +194,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     ctx.changed();
     ctx.notify(notify::SET, "spop", &key);
-    del_if_empty(ctx, &key);
+    del_if_empty::<Set>(ctx, &key);
     Ok(match count {
         None => bulk(&popped[0]),
         Some(_) => Frame::Set(popped.iter().map(|m| bulk(m)).collect()),
@@ -268,13 +215,13 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !in_src {
         return Ok(Frame::Integer(0));
     }
-    if let Some(s) = write(ctx, src)? {
+    if let Some(s) = write::<Set>(ctx, src)? {
         s.remove(m);
     }
     ctx.notify(notify::SET, "srem", src);
-    del_if_empty(ctx, src);
+    del_if_empty::<Set>(ctx, src);
     let lim = limits(ctx);
-    let added = write_or_create(ctx, dst)?.add(m, &lim);
+    let added = write_or_create::<Set>(ctx, dst)?.add(m, &lim);
     ctx.changed();
     if added {
         ctx.notify(notify::SET, "sadd", dst);
@@ -283,7 +230,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn read_write_check<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Set>, CommandError> {
-    write(ctx, key)
+    write::<Set>(ctx, key)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -303,7 +250,7 @@ fn set_op(
 ) -> Result<Vec<Vec<u8>>, CommandError> {
     let mut sets: Vec<Option<Set>> = Vec::with_capacity(keys.len());
     for k in keys {
-        sets.push(read(ctx, k)?.cloned());
+        sets.push(read::<Set>(ctx, k)?.cloned());
     }
     let mut out = Vec::new();
     match op {
@@ -457,7 +404,7 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]`
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
-    let Some(s) = read(ctx, &args[1])? else {
+    let Some(s) = read::<Set>(ctx, &args[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
     let o = ScanOpts::parse(args, 3)?;

@@ -5,6 +5,7 @@ use super::flags::*;
 use super::hash::{pick_positions, rand_count, scan_reply, ScanOpts};
 use super::keys::parse_cursor;
 use super::set::{limit_opt, numkeys};
+use super::typed::{del_if_empty, read, remove_if_empty, write, write_or_create};
 use super::{arg_i64, bulk, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::keyspace::types::{Limits, ZSet};
 use crate::keyspace::{Entry, Value};
@@ -184,62 +185,8 @@ const BAD_SCORE_RANGE: CommandError = CommandError::new("ERR min or max is not a
 const BAD_LEX_RANGE: CommandError = CommandError::new("ERR min or max not valid string range item");
 const NOT_POSITIVE: CommandError = CommandError::new("ERR value is out of range, must be positive");
 
-/// The sorted set at `key` for reading; WRONGTYPE for other types.
-pub(crate) fn read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c ZSet>, CommandError> {
-    match ctx.lookup_read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(Some(z)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-fn write<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut ZSet>, CommandError> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(Some(z)),
-        Some(_) => Err(err::WRONGTYPE),
-    }
-}
-
-fn write_or_create<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut ZSet, CommandError> {
-    if write(ctx, key)?.is_none() {
-        ctx.table(key)
-            .set_value(key, Value::ZSet(Box::default()), false);
-    }
-    match ctx.table(key).get_mut(key) {
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(z),
-        _ => Err(err::WRONGTYPE),
-    }
-}
-
 fn limits(ctx: &Ctx) -> Limits {
     Limits::zset(&ctx.server.config.read())
-}
-
-/// Deletes `key` if its sorted set became empty; true when it did.
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let t = ctx.table(key);
-    if matches!(t.get(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty()) {
-        t.remove(key);
-        return true;
-    }
-    false
-}
-
-/// [`remove_if_empty`] plus Redis's `del` notification.
-fn del_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    if remove_if_empty(ctx, key) {
-        ctx.notify(notify::GENERIC, "del", key);
-    }
 }
 
 /// Stores `pairs` at `dst` (deleting it when empty, with a `del` event when it existed);
@@ -327,11 +274,11 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         pairs.push((score_arg(&p[0])?, &p[1]));
     }
     let key = &args[1];
-    if write(ctx, key)?.is_none() && xx {
+    if write::<ZSet>(ctx, key)?.is_none() && xx {
         return Ok(if incr { Frame::Null } else { Frame::Integer(0) });
     }
     let lim = limits(ctx);
-    let z = write_or_create(ctx, key)?;
+    let z = write_or_create::<ZSet>(ctx, key)?;
     let (mut added, mut updated) = (0i64, 0i64);
     let mut incr_result = None;
     for (score, m) in pairs {
@@ -342,7 +289,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 }
                 let new = if incr { cur + score } else { score };
                 if new.is_nan() {
-                    remove_if_empty(ctx, key);
+                    remove_if_empty::<ZSet>(ctx, key);
                     return Err(NAN_SCORE);
                 }
                 if (gt && new <= cur) || (lt && new >= cur) {
@@ -364,7 +311,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    remove_if_empty(ctx, key);
+    remove_if_empty::<ZSet>(ctx, key);
     if added + updated > 0 {
         ctx.changed();
         ctx.notify(notify::ZSET, if incr { "zincr" } else { "zadd" }, key);
@@ -379,7 +326,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZINCRBY key increment member`
 fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = score_arg(&args[2])?;
-    let cur = write(ctx, &args[1])?.and_then(|z| z.score(&args[3]));
+    let cur = write::<ZSet>(ctx, &args[1])?.and_then(|z| z.score(&args[3]));
     let new = cur.unwrap_or(0.0) + by;
     if new.is_nan() {
         return Err(NAN_SCORE);
@@ -387,7 +334,7 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     // As ZADD INCR: an unchanged score is no change (no dirty, no event).
     if cur != Some(new) {
         let lim = limits(ctx);
-        write_or_create(ctx, &args[1])?.insert(&args[3], new, &lim);
+        write_or_create::<ZSet>(ctx, &args[1])?.insert(&args[3], new, &lim);
         ctx.changed();
         ctx.notify(notify::ZSET, "zincr", &args[1]);
     }
@@ -396,7 +343,7 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZREM key member [member ...]`
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(z) = write(ctx, &args[1])? else {
+    let Some(z) = write::<ZSet>(ctx, &args[1])? else {
         return Ok(Frame::Integer(0));
     };
     let mut n = 0;
@@ -406,7 +353,7 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if n > 0 {
         ctx.changed();
         ctx.notify(notify::ZSET, "zrem", &args[1]);
-        del_if_empty(ctx, &args[1]);
+        del_if_empty::<ZSet>(ctx, &args[1]);
     }
     Ok(Frame::Integer(n))
 }
@@ -414,20 +361,20 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZCARD key`
 fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
-        read(ctx, &args[1])?.map_or(0, |z| z.len()) as i64
+        read::<ZSet>(ctx, &args[1])?.map_or(0, |z| z.len()) as i64,
     ))
 }
 
 /// `ZSCORE key member`
 fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    Ok(read(ctx, &args[1])?
+    Ok(read::<ZSet>(ctx, &args[1])?
         .and_then(|z| z.score(&args[2]))
         .map_or(Frame::Null, Frame::Double))
 }
 
 /// `ZMSCORE key member [member ...]`
 fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let z = read(ctx, &args[1])?;
+    let z = read::<ZSet>(ctx, &args[1])?;
     Ok(Frame::Array(
         args[2..]
             .iter()
@@ -440,7 +387,7 @@ fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn rank_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = read::<ZSet>(ctx, &args[1])? else {
         return Ok(Frame::Null);
     };
     Ok(z.rank(&args[2]).map_or(Frame::Null, |r| {
@@ -542,7 +489,7 @@ fn rank_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
 /// `ZCOUNT key min max`
 fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (min, max) = (score_bound(&args[2])?, score_bound(&args[3])?);
-    Ok(Frame::Integer(read(ctx, &args[1])?.map_or(0, |z| {
+    Ok(Frame::Integer(read::<ZSet>(ctx, &args[1])?.map_or(0, |z| {
         let (lo, hi) = score_ranks(z, min, max);
         hi - lo
     }) as i64))
@@ -551,7 +498,7 @@ fn zcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZLEXCOUNT key min max`
 fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (min, max) = (lex_bound(&args[2])?, lex_bound(&args[3])?);
-    Ok(Frame::Integer(read(ctx, &args[1])?.map_or(0, |z| {
+    Ok(Frame::Integer(read::<ZSet>(ctx, &args[1])?.map_or(0, |z| {
         let (lo, hi) = lex_ranks(z, &min, &max);
         hi - lo
     }) as i64))
@@ -675,7 +622,7 @@ fn range_cmd(ctx: &mut Ctx, args: &[Bytes], spec: RangeSpec, modern: bool) -> Cm
     let spec = parse_range_opts(args, 4, spec, modern, false)?;
     let bounds = parse_bounds(&spec, &args[2], &args[3])?;
     let resp3 = ctx.client.resp3;
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = read::<ZSet>(ctx, &args[1])? else {
         return Ok(Frame::Array(vec![]));
     };
     let items = select(z, &spec, &bounds);
@@ -736,7 +683,7 @@ fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let spec = parse_range_opts(args, 5, spec_of(By::Rank, false), true, true)?;
     let bounds = parse_bounds(&spec, &args[3], &args[4])?;
-    let pairs: Vec<(Vec<u8>, f64)> = match read(ctx, &args[2])? {
+    let pairs: Vec<(Vec<u8>, f64)> = match read::<ZSet>(ctx, &args[2])? {
         None => Vec::new(),
         Some(z) => select(z, &spec, &bounds)
             .into_iter()
@@ -748,7 +695,7 @@ fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn remrange(ctx: &mut Ctx, args: &[Bytes], by: By) -> CmdResult {
     let bounds = parse_bounds(&spec_of(by, false), &args[2], &args[3])?;
-    let Some(z) = write(ctx, &args[1])? else {
+    let Some(z) = write::<ZSet>(ctx, &args[1])? else {
         return Ok(Frame::Integer(0));
     };
     let (lo, hi) = match &bounds {
@@ -765,7 +712,7 @@ fn remrange(ctx: &mut Ctx, args: &[Bytes], by: By) -> CmdResult {
             By::Lex => "zremrangebylex",
         };
         ctx.notify(notify::ZSET, event, &args[1]);
-        del_if_empty(ctx, &args[1]);
+        del_if_empty::<ZSet>(ctx, &args[1]);
     }
     Ok(Frame::Integer(n as i64))
 }
@@ -792,7 +739,7 @@ fn pop(
     count: usize,
     max: bool,
 ) -> Result<Vec<(Vec<u8>, f64)>, CommandError> {
-    let Some(z) = write(ctx, key)? else {
+    let Some(z) = write::<ZSet>(ctx, key)? else {
         return Ok(Vec::new());
     };
     let len = z.len();
@@ -810,7 +757,7 @@ fn pop(
     if !v.is_empty() {
         ctx.changed();
         ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
-        del_if_empty(ctx, key);
+        del_if_empty::<ZSet>(ctx, key);
     }
     Ok(v)
 }
@@ -874,7 +821,7 @@ fn bzpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
     let deadline = crate::blocking::parse_timeout(&args[args.len() - 1], ctx.now)?;
     let keys = &args[1..args.len() - 1];
     for k in keys {
-        if read(ctx, k)?.is_none() {
+        if read::<ZSet>(ctx, k)?.is_none() {
             continue;
         }
         let v = pop(ctx, k, 1, max)?;
@@ -921,7 +868,7 @@ fn zmpop_from(ctx: &mut Ctx, args: &[Bytes], at: usize) -> CmdResult {
         _ => return Err(err::SYNTAX),
     };
     for k in keys {
-        if read(ctx, k)?.is_none() {
+        if read::<ZSet>(ctx, k)?.is_none() {
             continue;
         }
         let v = pop(ctx, k, count, max)?;
@@ -1172,7 +1119,7 @@ fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZRANDMEMBER key [count [WITHSCORES]]`
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
-        let Some(z) = read(ctx, &args[1])? else {
+        let Some(z) = read::<ZSet>(ctx, &args[1])? else {
             return Ok(Frame::Null);
         };
         let i = rand::thread_rng().gen_range(0..z.len().max(1));
@@ -1184,7 +1131,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let (count, dups) = rand_count(&args[2])?;
     let resp3 = ctx.client.resp3;
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = read::<ZSet>(ctx, &args[1])? else {
         return Ok(Frame::Array(vec![]));
     };
     let all: Vec<(&[u8], f64)> = match z {
@@ -1215,7 +1162,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = read::<ZSet>(ctx, &args[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
     let o = ScanOpts::parse(args, 3)?;
