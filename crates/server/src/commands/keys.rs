@@ -614,6 +614,16 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ok()
 }
 
+/// True for string values Redis would store as one of its shared integers (0..9999).
+fn shared_integer(v: &crate::keyspace::Value) -> bool {
+    match v {
+        crate::keyspace::Value::Str(s) if v.encoding() == "int" => {
+            crate::util::parse_i64(s.as_slice()).is_some_and(|n| (0..10_000).contains(&n))
+        }
+        _ => false,
+    }
+}
+
 /// `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP key`
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
@@ -652,7 +662,21 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             e.value.encoding().as_bytes(),
         )))
     } else if is_kw(sub, "REFCOUNT") {
-        Ok(Frame::Integer(1))
+        let shared = shared_integer(&e.value);
+        let cfg = ctx.server.config.read();
+        use ferrodis_config::MaxmemoryPolicy as P;
+        let lru_or_lfu = matches!(
+            cfg.maxmemory_policy,
+            P::VolatileLru | P::VolatileLfu | P::AllkeysLru | P::AllkeysLfu
+        );
+        let sharing = cfg.maxmemory == 0 || !lru_or_lfu;
+        // Redis keeps 0..9999 as shared objects (refcount INT_MAX) unless an LRU/LFU policy
+        // with a memory limit needs per-key access data.
+        Ok(Frame::Integer(if shared && sharing {
+            2147483647
+        } else {
+            1
+        }))
     } else if is_kw(sub, "IDLETIME") {
         if access::lfu_mode() {
             return Err(CommandError::new("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));

@@ -47,7 +47,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Converts a keyspace value into the RDB crate's model.
-pub fn to_rdb(v: &Value) -> ferrodis_rdb::Value {
+pub(crate) fn to_rdb(v: &Value) -> ferrodis_rdb::Value {
     use ferrodis_rdb::Value as R;
     match v {
         Value::Str(s) => R::String(s.to_vec()),

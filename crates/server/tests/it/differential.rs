@@ -740,6 +740,30 @@ scripts! {
         INFO nosuchsection
         DBSIZE
     "#;
+    object_and_debug_introspection => r#"
+        MEMORY DOCTOR
+        SET small 7
+        SET big 10000
+        SET neg -1
+        SET str bar
+        SET long "a string longer than twenty bytes, compressible compressible compressible"
+        OBJECT REFCOUNT small
+        OBJECT REFCOUNT big
+        OBJECT REFCOUNT neg
+        OBJECT REFCOUNT str
+        OBJECT ENCODING small
+        OBJECT ENCODING long
+        DEBUG LISTPACK str
+        DEBUG QUICKLIST-PACKED-THRESHOLD 100
+        DEBUG REPLYBUFFER PEAK-RESET-TIME 100
+        DEBUG JMAP
+        CONFIG SET maxmemory 100mb
+        CONFIG SET maxmemory-policy allkeys-lru
+        SET small2 8
+        OBJECT REFCOUNT small2
+        CONFIG SET maxmemory-policy noeviction
+        CONFIG SET maxmemory 0
+    "#;
 }
 
 // Known differences that are bugs (not legitimate): they state Redis's exact behaviour and are
