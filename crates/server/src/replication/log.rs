@@ -30,6 +30,13 @@ pub struct LogInner {
     last_db: Option<usize>,
     /// Reused encoding buffer, so appends do not allocate.
     scratch: Vec<u8>,
+    /// Replica feeders' next offsets `(id, offset)`: bytes from there on are kept beyond
+    /// `capacity` (up to `pin_limit`).
+    pins: Vec<(u64, u64)>,
+    /// Ids whose pins were dropped for exceeding `pin_limit`.
+    dropped_pins: Vec<u64>,
+    /// Most bytes a pin may hold (`client-output-buffer-limit replica` hard limit; 0 = none).
+    pin_limit: usize,
 }
 
 impl LogInner {
@@ -54,46 +61,105 @@ impl LogInner {
         self.capacity
     }
 
-    fn push(&mut self, mut bytes: &[u8]) {
-        self.end += bytes.len() as u64;
-        if bytes.len() >= self.capacity {
-            // Only the newest `capacity` bytes can be kept.
-            bytes = &bytes[bytes.len() - self.capacity..];
+    fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        let new_end = self.end + n as u64;
+        // Oldest offset to keep: the backlog's `capacity` bytes, or further back while a
+        // replica still needs them (see `pin`).
+        let mut keep_from = new_end.saturating_sub(self.capacity as u64);
+        if !self.pins.is_empty() {
+            keep_from = self.apply_pins(new_end, keep_from);
+        }
+        let start = self.start();
+        let keep_from = keep_from.max(start);
+        self.end = new_end;
+        let hold = (new_end - keep_from) as usize;
+        if hold <= n {
+            // The new bytes alone are all we keep.
             self.buf.clear();
-            self.buf.extend_from_slice(bytes);
+            self.buf.extend_from_slice(&bytes[n - hold..]);
             self.head = 0;
-            self.len = bytes.len();
+            self.len = hold;
             return;
         }
-        // Growing phase: the ring has not wrapped yet, so it is a plain vector.
-        if self.head == 0 && self.buf.len() == self.len && self.len + bytes.len() <= self.capacity {
+        let drop_front = (keep_from - start) as usize;
+        if drop_front > 0 {
+            self.head = (self.head + drop_front) % self.buf.len().max(1);
+            self.len -= drop_front;
+        }
+        // Linear layout with room to grow (the ring has not wrapped): a plain vector.
+        if self.head == 0 && self.buf.len() == self.len {
             self.buf.extend_from_slice(bytes);
-            self.len += bytes.len();
+            self.len += n;
             return;
         }
-        if self.buf.len() < self.capacity {
-            // Reaching full size now: lay the ring out at its final size (oldest first).
-            let mut full = Vec::with_capacity(self.capacity);
-            let (a, b) = self.segments(0);
-            full.extend_from_slice(a);
-            full.extend_from_slice(b);
-            full.resize(self.capacity, 0);
-            self.buf = full;
-            self.head = 0;
+        if self.buf.len() < self.len + n {
+            // Too small (a lagging replica pins old bytes): lay the ring out again, bigger.
+            let need = self.len + n;
+            let size = if need <= self.capacity {
+                self.capacity
+            } else {
+                need.max(self.buf.len() * 2)
+            };
+            self.relayout(size);
         }
-        let cap = self.capacity;
-        let mut tail = (self.head + self.len) % cap;
-        let first = bytes.len().min(cap - tail);
+        let ring = self.buf.len();
+        let tail = (self.head + self.len) % ring;
+        let first = n.min(ring - tail);
         self.buf[tail..tail + first].copy_from_slice(&bytes[..first]);
-        self.buf[..bytes.len() - first].copy_from_slice(&bytes[first..]);
-        tail = (tail + bytes.len()) % cap;
-        let new_len = self.len + bytes.len();
-        if new_len > cap {
-            self.len = cap;
-            self.head = tail;
+        self.buf[..n - first].copy_from_slice(&bytes[first..]);
+        self.len += n;
+    }
+
+    /// Copies the held bytes, oldest first, into a buffer of `size` bytes (`size >= len`).
+    fn relayout(&mut self, size: usize) {
+        let mut v = Vec::with_capacity(size);
+        let (a, b) = self.segments(0);
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        v.resize(size.max(v.len()), 0);
+        self.buf = v;
+        self.head = 0;
+    }
+
+    /// Lowers `keep_from` to the oldest pinned offset, after dropping the pins that would
+    /// hold more than the hard limit (their readers learn it from `pin_dropped`).
+    #[cold]
+    fn apply_pins(&mut self, new_end: u64, keep_from: u64) -> u64 {
+        let limit = if self.pin_limit == 0 {
+            u64::MAX
         } else {
-            self.len = new_len;
+            self.pin_limit.max(self.capacity) as u64
+        };
+        let mut oldest = keep_from;
+        let mut i = 0;
+        while i < self.pins.len() {
+            let (id, off) = self.pins[i];
+            if new_end.saturating_sub(off) > limit {
+                self.pins.swap_remove(i);
+                self.dropped_pins.push(id);
+                continue;
+            }
+            oldest = oldest.min(off);
+            i += 1;
         }
+        oldest
+    }
+
+    /// Shrinks a ring that grew for lagging replicas back to `capacity` once nobody needs
+    /// the extra bytes.
+    fn maybe_shrink(&mut self) {
+        if self.buf.len() <= self.capacity.saturating_mul(2) {
+            return;
+        }
+        let keep_from = self.end.saturating_sub(self.capacity as u64);
+        if self.pins.iter().any(|&(_, off)| off < keep_from) {
+            return;
+        }
+        let skip = (keep_from.max(self.start()) - self.start()) as usize;
+        self.head = (self.head + skip) % self.buf.len().max(1);
+        self.len -= skip;
+        self.relayout(self.capacity);
     }
 
     /// The held bytes from `skip` bytes after the oldest, as up to two slices.
@@ -110,6 +176,21 @@ impl LogInner {
             let first = self.buf.len() - start;
             (&self.buf[start..], &self.buf[..n - first])
         }
+    }
+
+    /// Copies up to `max` bytes from offset `from` into `out` (cleared first). False when
+    /// `from` is not held.
+    pub fn read_into(&self, from: u64, max: usize, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        if from < self.start() || from > self.end {
+            return false;
+        }
+        let (a, b) = self.segments((from - self.start()) as usize);
+        let a_n = a.len().min(max);
+        out.extend_from_slice(&a[..a_n]);
+        let b_n = b.len().min(max - a_n);
+        out.extend_from_slice(&b[..b_n]);
+        true
     }
 
     /// Copies the bytes from offset `from` to the end, if still held.
@@ -177,6 +258,9 @@ impl ReplLog {
                 end: 0,
                 last_db: None,
                 scratch: Vec::new(),
+                pins: Vec::new(),
+                dropped_pins: Vec::new(),
+                pin_limit: 0,
             }),
             appended: Notify::new(),
             readers: std::sync::atomic::AtomicUsize::new(0),
@@ -255,6 +339,50 @@ impl ReplLog {
         self.wake_readers();
     }
 
+    /// Appends stream bytes this node generates that must not change the stream's selected
+    /// database (keepalive `ping`, `REPLCONF GETACK`).
+    pub fn append_unselected(&self, bytes: &[u8]) {
+        let mut inner = self.inner.lock();
+        inner.push(bytes);
+        drop(inner);
+        self.wake_readers();
+    }
+
+    /// Keeps the bytes from `offset` on for reader `id` (a replica link), replacing its
+    /// previous pin. False when `offset` is no longer held or the pin was dropped for
+    /// exceeding the hard limit.
+    pub fn pin(&self, id: u64, offset: u64) -> bool {
+        let mut inner = self.inner.lock();
+        if let Some(i) = inner.dropped_pins.iter().position(|&d| d == id) {
+            inner.dropped_pins.swap_remove(i);
+            inner.pins.retain(|&(p, _)| p != id);
+            return false;
+        }
+        if offset < inner.start() || offset > inner.end {
+            inner.pins.retain(|&(p, _)| p != id);
+            return false;
+        }
+        match inner.pins.iter_mut().find(|(p, _)| *p == id) {
+            Some(p) => p.1 = offset,
+            None => inner.pins.push((id, offset)),
+        }
+        inner.maybe_shrink();
+        true
+    }
+
+    /// Removes reader `id`'s pin.
+    pub fn unpin(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        inner.pins.retain(|&(p, _)| p != id);
+        inner.dropped_pins.retain(|&p| p != id);
+        inner.maybe_shrink();
+    }
+
+    /// Sets the most bytes one pin may hold (0 = no limit).
+    pub fn set_pin_limit(&self, bytes: usize) {
+        self.inner.lock().pin_limit = bytes;
+    }
+
     /// Wakes log readers (replica feeders), if any.
     #[inline]
     fn wake_readers(&self) {
@@ -287,7 +415,13 @@ impl ReplLog {
     pub fn set_capacity(&self, capacity: usize) {
         let mut inner = self.inner.lock();
         let capacity = capacity.max(16 * 1024);
-        let keep = inner.len.min(capacity);
+        let pinned = inner
+            .pins
+            .iter()
+            .map(|&(_, off)| (inner.end - off.min(inner.end)) as usize)
+            .max()
+            .unwrap_or(0);
+        let keep = inner.len.min(capacity.max(pinned));
         let (a, b) = inner.segments(inner.len - keep);
         let mut v = Vec::with_capacity(keep);
         v.extend_from_slice(a);
@@ -334,5 +468,36 @@ mod tests {
         let mid = inner.start() + 1000;
         assert_eq!(&inner.read_from(mid).unwrap()[..], &all[mid as usize..]);
         assert!(inner.read_from(inner.start() - 1).is_none());
+    }
+
+    #[test]
+    fn pins_keep_bytes_beyond_capacity_up_to_the_limit() {
+        let log = ReplLog::new(16 * 1024);
+        log.set_pin_limit(64 * 1024);
+        let chunk = vec![b'x'; 1000];
+        log.append_unselected(&chunk);
+        assert!(log.pin(7, 500));
+        for _ in 0..40 {
+            log.append_unselected(&chunk);
+        }
+        {
+            let inner = log.lock();
+            assert_eq!(inner.start(), 500);
+            assert_eq!(inner.read_from(500).map(|v| v.len()), Some(40_500));
+        }
+        // Releasing the pin lets the ring go back to its capacity.
+        for _ in 0..20 {
+            log.append_unselected(&chunk);
+        }
+        assert!(log.pin(7, log.offset()));
+        log.append_unselected(&chunk);
+        assert_eq!(log.lock().len(), 16 * 1024);
+        // A pin left behind past the limit is dropped.
+        for _ in 0..100 {
+            log.append_unselected(&chunk);
+        }
+        assert!(!log.pin(7, log.offset()));
+        assert!(log.pin(7, log.offset()));
+        log.unpin(7);
     }
 }
