@@ -62,6 +62,8 @@ pub struct Client {
     pub subscriptions: usize,
     /// Replies sent before the handler's own reply (SUBSCRIBE a b answers twice).
     pub extra_replies: Vec<ferrodis_resp::Frame>,
+    /// REPLCONF state and a pending replication hand-off (see `replication::master`).
+    pub repl: Option<Box<crate::replication::master::ClientRepl>>,
 }
 
 impl Client {
@@ -87,6 +89,7 @@ impl Client {
             pubsub: None,
             subscriptions: 0,
             extra_replies: Vec::new(),
+            repl: None,
         }
     }
 

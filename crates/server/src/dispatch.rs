@@ -225,6 +225,9 @@ fn precheck(
             "READONLY You can't write against a read only replica.",
         ));
     }
+    if cmd.flags & flags::WRITE != 0 {
+        crate::replication::master::check_min_replicas(server, client)?;
+    }
     if cmd.flags & flags::WRITE != 0
         && !client.is_master
         && crate::persistence::writes_refused(server)

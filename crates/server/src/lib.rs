@@ -172,6 +172,8 @@ pub struct Server {
     pub evictor: evict::Evictor,
     /// `alloc::allocated()` when the server was created (`used_memory_startup`).
     pub startup_memory: usize,
+    /// Master side of replication: replica links, full-sync coordination, sync stats.
+    pub repl_master: replication::master::Master,
 }
 
 /// What SHUTDOWN does about saving.
@@ -241,6 +243,7 @@ impl Server {
             pubsub: pubsub::PubSub::new(notify_flags),
             evictor,
             startup_memory: alloc::allocated(),
+            repl_master: Default::default(),
         })
     }
 
@@ -299,6 +302,12 @@ impl Server {
 
     /// Applies side effects of CONFIG SET on cached values.
     pub fn apply_config_changes(&self, changed: &[&str]) {
+        if changed
+            .iter()
+            .any(|n| n.starts_with("min-replicas") || n.starts_with("min-slaves"))
+        {
+            replication::master::refresh_good_replicas(self);
+        }
         let cfg = self.config.read();
         for name in changed {
             match *name {

@@ -280,6 +280,16 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                         continue;
                     }
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
+                    if client.repl.as_ref().is_some_and(|r| r.action.is_some()) {
+                        // PSYNC/SYNC (the connection becomes a replica link), WAIT, or a
+                        // REPLCONF without reply.
+                        let master = crate::replication::master::after_command(
+                            server, client, sock, &mut rbuf, &mut wbuf,
+                        );
+                        if !master.await {
+                            return;
+                        }
+                    }
                     if client.block.is_some() {
                         // A blocking command must wait: send what is pending, then park.
                         if !wbuf.is_empty() {
@@ -434,6 +444,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     tokio::spawn(crate::expire::active_expire_loop(server.clone()));
     tokio::spawn(idle_sweep(server.clone()));
     tokio::spawn(crate::evict::cron(server.clone()));
+    tokio::spawn(crate::replication::master::cron(server.clone()));
     if let Err(e) = crate::load_at_startup(&server).await {
         tracing::warn!("{e}");
         server.request_shutdown();

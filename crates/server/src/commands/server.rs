@@ -689,11 +689,7 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             Frame::bulk(b"connect"),
             Frame::Integer(-1),
         ])),
-        None => Ok(Frame::Array(vec![
-            Frame::bulk(b"master"),
-            Frame::Integer(ctx.server.log.offset() as i64),
-            Frame::Array(vec![]),
-        ])),
+        None => Ok(crate::replication::master::role_reply(ctx.server)),
     }
 }
 

@@ -231,6 +231,17 @@ pub fn snapshot_to_notify<W: Write>(
     opts: WriteOptions,
     on_barrier: impl FnOnce(),
 ) -> io::Result<SnapshotInfo> {
+    snapshot_to_at(server, out, opts, |_, _| on_barrier())
+}
+
+/// [`snapshot_to_notify`], telling `on_barrier` the offset and replication id the snapshot
+/// is taken at (a full sync sends `+FULLRESYNC <replid> <offset>` then).
+pub fn snapshot_to_at<W: Write>(
+    server: &Server,
+    out: W,
+    opts: WriteOptions,
+    on_barrier: impl FnOnce(u64, &str),
+) -> io::Result<SnapshotInfo> {
     let snaps = &server.snapshots;
     let _one = snaps.running.lock();
     *OPTS.lock() = opts;
@@ -249,7 +260,7 @@ pub fn snapshot_to_notify<W: Write>(
         drop(guards);
         (offset, replid, dirty, generation)
     };
-    on_barrier();
+    on_barrier(offset, &replid);
     let aborted = || {
         if server.persist.abort_generation.load(Ordering::Acquire) != generation {
             Err(io::Error::new(
