@@ -201,6 +201,12 @@ fn precheck(
             cmd.name
         )));
     }
+    if client.multi.is_some() && matches!(cmd.name, "psync" | "sync") {
+        crate::multi::flag_error(client);
+        return Err(CommandError::new(
+            "ERR Command not allowed inside a transaction",
+        ));
+    }
     if server.loading.load(Ordering::Acquire) && cmd.flags & flags::LOADING == 0 {
         return Err(CommandError::new(
             "LOADING Redis is loading the dataset in memory",

@@ -341,11 +341,15 @@ impl ReplLog {
 
     /// Appends stream bytes this node generates that must not change the stream's selected
     /// database (keepalive `ping`, `REPLCONF GETACK`).
-    pub fn append_unselected(&self, bytes: &[u8]) {
+    /// Returns the offsets before and after them.
+    pub fn append_unselected(&self, bytes: &[u8]) -> (u64, u64) {
         let mut inner = self.inner.lock();
+        let before = inner.end;
         inner.push(bytes);
+        let after = inner.end;
         drop(inner);
         self.wake_readers();
+        (before, after)
     }
 
     /// Keeps the bytes from `offset` on for reader `id` (a replica link), replacing its

@@ -19,8 +19,8 @@
 //! still needs, up to the `client-output-buffer-limit replica` hard limit.
 
 use crate::client::{Client, ClientHandle};
-use crate::commands::{err, flags::*, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx};
 use crate::commands::KeySpec;
+use crate::commands::{err, flags::*, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx};
 use crate::Server;
 use bytes::{Bytes, BytesMut};
 use ferrodis_resp::{Frame, Limits, RequestParser};
@@ -60,7 +60,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         "server",
         replconf,
     ),
-    spec("psync", -3, ADMIN | NO_MULTI, KeySpec::NONE, "server", psync),
+    spec(
+        "psync",
+        -3,
+        ADMIN | NO_MULTI,
+        KeySpec::NONE,
+        "server",
+        psync,
+    ),
     spec("sync", 1, ADMIN | NO_MULTI, KeySpec::NONE, "server", psync),
     spec("wait", 3, 0, KeySpec::NONE, "generic", wait),
 ];
@@ -131,6 +138,8 @@ pub struct ReplicaInfo {
     last_write_ms: AtomicI64,
     /// Legacy SYNC link.
     pub legacy: bool,
+    /// Receiving a diskless RDB (timed out when its writes stall for `repl-timeout`).
+    diskless: AtomicBool,
     /// First ACK received (the diskless stream starts then).
     acked: AtomicBool,
     first_ack: Notify,
@@ -157,6 +166,9 @@ pub struct Master {
     /// Writes refused by `min-replicas-to-write` (read on the write path).
     pub refuse_writes: AtomicBool,
     job_seq: AtomicU64,
+    /// Offsets `(start, end)` of the latest run of pings/GETACKs this node appended: WAIT
+    /// does not wait for replicas to acknowledge those.
+    internal_tail: Mutex<(u64, u64)>,
 }
 
 #[derive(Default)]
@@ -211,6 +223,28 @@ impl Drop for TempRdb {
 }
 
 impl Master {
+    /// Appends a ping or GETACK, remembering where such bytes end the log.
+    fn append_internal(&self, server: &Server, bytes: &[u8]) {
+        let mut tail = self.internal_tail.lock();
+        let (start, end) = server.log.append_unselected(bytes);
+        *tail = if start == tail.1 {
+            (tail.0, end)
+        } else {
+            (start, end)
+        };
+    }
+
+    /// The offset a WAIT waits for: the log's end, not counting trailing pings/GETACKs.
+    fn wait_offset(&self, server: &Server) -> u64 {
+        let tail = self.internal_tail.lock();
+        let off = server.log.offset();
+        if off == tail.1 {
+            tail.0
+        } else {
+            off
+        }
+    }
+
     /// Number of replica links (`connected_slaves`).
     pub fn count(&self) -> usize {
         self.replicas.lock().len()
@@ -344,7 +378,7 @@ pub async fn cron(server: Arc<Server>) {
         if last_ping.elapsed() >= Duration::from_secs(period) {
             last_ping = Instant::now();
             if !server.is_replica() && server.repl_master.count() > 0 {
-                server.log.append_unselected(PING);
+                server.repl_master.append_internal(&server, PING);
             }
         }
         tokio::select! {
@@ -501,7 +535,7 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if timeout < 0 {
         return Err(CommandError::new("ERR timeout is negative"));
     }
-    let offset = server.log.offset();
+    let offset = server.repl_master.wait_offset(server);
     let acked = server.repl_master.online_acked(offset);
     if ctx.client.multi.is_some() || ctx.client.in_exec || acked as i64 >= num {
         return Ok(Frame::Integer(acked as i64));
@@ -596,7 +630,7 @@ async fn wait_acks(
     deadline: i64,
 ) -> Option<usize> {
     let m = &server.repl_master;
-    server.log.append_unselected(GETACK);
+    m.append_internal(server, GETACK);
     let handle = client.handle.clone();
     crate::client::set_flag(&handle, 'b', true);
     let mut shutdown = server.shutdown.subscribe();
@@ -686,6 +720,7 @@ async fn serve_replica(
         ack_time_ms: AtomicI64::new(now),
         last_write_ms: AtomicI64::new(now),
         legacy,
+        diskless: AtomicBool::new(false),
         acked: AtomicBool::new(false),
         first_ack: Notify::new(),
         handle: client.handle.clone(),
@@ -824,24 +859,23 @@ async fn link_watchdog(server: &Server, info: &ReplicaInfo, epoch: u64) -> End {
         }
         let timeout_ms = server.config.read().repl_timeout.max(1) as i64 * 1000;
         let now = crate::util::now_ms();
-        match info.state.load(Ordering::Acquire) {
-            STATE_ONLINE if !info.legacy && info.acked.load(Ordering::Acquire) => {
-                if now - info.ack_time_ms.load(Ordering::Relaxed) > timeout_ms {
-                    return End::Error(format!(
-                        "Disconnecting timedout replica (streaming sync): {}:{}",
-                        info.ip, info.port
-                    ));
-                }
-            }
-            STATE_SEND_BULK => {
-                if now - info.last_write_ms.load(Ordering::Relaxed) > timeout_ms {
-                    return End::Error(format!(
-                        "Disconnecting timedout replica (full sync): {}:{}",
-                        info.ip, info.port
-                    ));
-                }
-            }
-            _ => {}
+        let state = info.state.load(Ordering::Acquire);
+        let streaming = state == STATE_ONLINE && !info.legacy;
+        if streaming && now - info.ack_time_ms.load(Ordering::Relaxed) > timeout_ms {
+            return End::Error(format!(
+                "Disconnecting timedout replica (streaming sync): {}:{}",
+                info.ip, info.port
+            ));
+        }
+        let diskless = info.diskless.load(Ordering::Acquire);
+        if state == STATE_SEND_BULK
+            && diskless
+            && now - info.last_write_ms.load(Ordering::Relaxed) > timeout_ms
+        {
+            return End::Error(format!(
+                "Disconnecting timedout replica (full sync): {}:{}",
+                info.ip, info.port
+            ));
         }
     }
 }
@@ -970,11 +1004,7 @@ async fn full_sync(
                 let chunk = tokio::task::spawn_blocking(move || read_chunk(&f, at)).await;
                 let chunk = match chunk {
                     Ok(Ok(c)) if !c.is_empty() => c,
-                    _ => {
-                        return Err(End::Error(
-                            "Reading the replication RDB file failed".into(),
-                        ))
-                    }
+                    _ => return Err(End::Error("Reading the replication RDB file failed".into())),
                 };
                 if !write(wr, info, &chunk).await {
                     return Err(End::Closed);
@@ -999,6 +1029,7 @@ async fn full_sync(
             mut rx,
         } => {
             info.state.store(STATE_SEND_BULK, Ordering::Release);
+            info.diskless.store(true, Ordering::Release);
             let head = format!("+FULLRESYNC {replid} {offset}\r\n$EOF:{mark}\r\n");
             if !write(wr, info, head.as_bytes()).await {
                 return Err(End::Closed);
@@ -1032,7 +1063,10 @@ async fn full_sync(
             }
             // No stream bytes until the first ACK: the replica finds the end of the RDB by
             // the mark being the last bytes read.
-            info.state.store(STATE_WAIT_BGSAVE, Ordering::Release);
+            info.diskless.store(false, Ordering::Release);
+            info.ack_time_ms
+                .store(crate::util::now_ms(), Ordering::Relaxed);
+            info.state.store(STATE_ONLINE, Ordering::Release);
             while !info.acked.load(Ordering::Acquire) {
                 let n = info.first_ack.notified();
                 tokio::pin!(n);
@@ -1179,7 +1213,9 @@ async fn coordinator(server: Arc<Server>) {
                 if server.log.pin(q.waiting[i].id, job.offset) {
                     let w = q.waiting.swap_remove(i);
                     tracing::info!("Waiting for end of BGSAVE for SYNC");
-                    let _ = w.tx.send(Assignment::Disk(job.clone()));
+                    if w.tx.send(Assignment::Disk(job.clone())).is_err() {
+                        server.log.unpin(w.id);
+                    }
                 } else {
                     i += 1;
                 }
@@ -1207,6 +1243,7 @@ async fn coordinator(server: Arc<Server>) {
             server.log.pin(w.id, now_off);
         }
         let seq = m.job_seq.fetch_add(1, Ordering::Relaxed);
+        let ids: Vec<u64> = batch.iter().map(|w| w.id).collect();
         let s = server.clone();
         let spawned = std::thread::Builder::new()
             .name("repl-snapshot".into())
@@ -1220,6 +1257,13 @@ async fn coordinator(server: Arc<Server>) {
                 q.running = false;
                 q.disk_job = None;
                 drop(q);
+                // Links that went away before their pin could be handed over.
+                let live = s.repl_master.replicas.lock().clone();
+                for id in ids {
+                    if !live.iter().any(|r| r.id == id) {
+                        s.log.unpin(id);
+                    }
+                }
                 s.repl_master.kick.notify_one();
             });
         if let Err(e) = spawned {
@@ -1273,7 +1317,9 @@ fn disk_job(server: &Arc<Server>, batch: Vec<Waiting>, seq: u64) {
             });
             for w in batch {
                 server.log.pin(w.id, offset);
-                let _ = w.tx.send(Assignment::Disk(job.clone()));
+                if w.tx.send(Assignment::Disk(job.clone())).is_err() {
+                    server.log.unpin(w.id);
+                }
             }
             server.repl_master.queue.lock().disk_job = Some(job.clone());
             server.repl_master.kick.notify_one();
@@ -1310,7 +1356,8 @@ struct Fanout {
 
 impl Fanout {
     fn send(&mut self, chunk: Bytes) -> io::Result<()> {
-        self.targets.retain(|t| t.blocking_send(chunk.clone()).is_ok());
+        self.targets
+            .retain(|t| t.blocking_send(chunk.clone()).is_ok());
         if self.targets.is_empty() {
             tracing::info!("Diskless rdb transfer, last replica dropped, killing fork child.");
             return Err(io::Error::new(
@@ -1367,23 +1414,21 @@ fn diskless_job(server: &Arc<Server>, batch: Vec<Waiting>) {
     // snapshot returns only after flushing, so the final empty chunk is sent through a
     // clone of the senders taken before.
     let senders: Vec<mpsc::Sender<Bytes>> = fan.targets.clone();
-    let res = crate::persistence::snapshot::snapshot_to_at(
-        server,
-        fan,
-        opts,
-        |offset, replid| {
-            for (w, rx) in pending.drain(..) {
-                server.log.pin(w.id, offset);
-                let _ = w.tx.send(Assignment::Diskless {
-                    offset,
-                    replid: replid.to_string(),
-                    mark: mark.clone(),
-                    rx,
-                });
+    let res = crate::persistence::snapshot::snapshot_to_at(server, fan, opts, |offset, replid| {
+        for (w, rx) in pending.drain(..) {
+            server.log.pin(w.id, offset);
+            let sent = w.tx.send(Assignment::Diskless {
+                offset,
+                replid: replid.to_string(),
+                mark: mark.clone(),
+                rx,
+            });
+            if sent.is_err() {
+                server.log.unpin(w.id);
             }
-            fan_slot = Some(());
-        },
-    );
+        }
+        fan_slot = Some(());
+    });
     match res {
         Ok(_) => {
             for s in &senders {
