@@ -374,6 +374,11 @@ impl ReplLog {
         true
     }
 
+    /// True when reader `id`'s pin was dropped for exceeding the hard limit.
+    pub fn pin_dropped(&self, id: u64) -> bool {
+        self.inner.lock().dropped_pins.contains(&id)
+    }
+
     /// Removes reader `id`'s pin.
     pub fn unpin(&self, id: u64) {
         let mut inner = self.inner.lock();

@@ -140,6 +140,10 @@ pub struct ReplicaInfo {
     pub legacy: bool,
     /// Receiving a diskless RDB (timed out when its writes stall for `repl-timeout`).
     diskless: AtomicBool,
+    /// Fed from the log (the output-buffer limits apply).
+    streaming: AtomicBool,
+    /// Log offset sent so far while streaming.
+    sent_off: AtomicU64,
     /// First ACK received (the diskless stream starts then).
     acked: AtomicBool,
     first_ack: Notify,
@@ -721,6 +725,8 @@ async fn serve_replica(
         last_write_ms: AtomicI64::new(now),
         legacy,
         diskless: AtomicBool::new(false),
+        streaming: AtomicBool::new(false),
+        sent_off: AtomicU64::new(0),
         acked: AtomicBool::new(false),
         first_ack: Notify::new(),
         handle: client.handle.clone(),
@@ -845,6 +851,13 @@ fn replica_command(server: &Server, info: &ReplicaInfo, args: &[Bytes]) -> Optio
 /// CLIENT KILL, a replica-epoch bump (our own upstream changed), shutdown and timeouts.
 async fn link_watchdog(server: &Server, info: &ReplicaInfo, epoch: u64) -> End {
     let mut shutdown = server.shutdown.subscribe();
+    let mut soft_since: Option<Instant> = None;
+    let overflow = || {
+        End::Error(format!(
+            "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+            info.id, info.handle.addr
+        ))
+    };
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -857,7 +870,32 @@ async fn link_watchdog(server: &Server, info: &ReplicaInfo, epoch: u64) -> End {
         if server.replica_epoch.load(Ordering::Acquire) != epoch {
             return End::Quiet;
         }
-        let timeout_ms = server.config.read().repl_timeout.max(1) as i64 * 1000;
+        // Output-buffer limits: the hard one drops the log pin (see `ReplLog::pin`); the
+        // soft one is `soft` bytes of lag for `soft_seconds`.
+        if server.log.pin_dropped(info.id) {
+            return overflow();
+        }
+        let (timeout_ms, lim) = {
+            let c = server.config.read();
+            (
+                c.repl_timeout.max(1) as i64 * 1000,
+                c.client_output_buffer_limit.replica,
+            )
+        };
+        if info.streaming.load(Ordering::Acquire) {
+            let lag = server
+                .log
+                .offset()
+                .saturating_sub(info.sent_off.load(Ordering::Acquire));
+            if lim.soft > 0 && lag > lim.soft {
+                let since = *soft_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= Duration::from_secs(lim.soft_seconds) {
+                    return overflow();
+                }
+            } else {
+                soft_since = None;
+            }
+        }
         let now = crate::util::now_ms();
         let state = info.state.load(Ordering::Acquire);
         let streaming = state == STATE_ONLINE && !info.legacy;
@@ -1123,7 +1161,8 @@ async fn stream_log(
     let _reader = Reader(server);
     let mut sent = from;
     let mut buf = Vec::with_capacity(FEED_CHUNK);
-    let mut soft_since: Option<Instant> = None;
+    info.sent_off.store(sent, Ordering::Release);
+    info.streaming.store(true, Ordering::Release);
     loop {
         let notified = server.log.appended.notified();
         tokio::pin!(notified);
@@ -1134,7 +1173,7 @@ async fn stream_log(
                 info.id, info.handle.addr
             ));
         }
-        let end = {
+        {
             let inner = server.log.lock();
             if !inner.read_into(sent, FEED_CHUNK, &mut buf) {
                 return End::Error(format!(
@@ -1142,27 +1181,13 @@ async fn stream_log(
                     info.ip, info.port
                 ));
             }
-            inner.end()
-        };
-        // The soft output-buffer limit: lagging more than `soft` bytes for `soft_seconds`.
-        let lim = server.config.read().client_output_buffer_limit.replica;
-        let lag = end - sent;
-        if lim.soft > 0 && lag > lim.soft {
-            let since = *soft_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= Duration::from_secs(lim.soft_seconds) {
-                return End::Error(format!(
-                    "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    info.id, info.handle.addr
-                ));
-            }
-        } else {
-            soft_since = None;
         }
         if !buf.is_empty() {
             if !write(wr, info, &buf).await {
                 return End::Closed;
             }
             sent += buf.len() as u64;
+            info.sent_off.store(sent, Ordering::Release);
             if buf.capacity() > 4 * FEED_CHUNK {
                 buf = Vec::with_capacity(FEED_CHUNK);
             }

@@ -624,3 +624,109 @@ fn info_and_role_master_fields() {
         show(&rrole)
     );
 }
+
+#[test]
+fn redis_cli_rdb_downloads_a_snapshot() {
+    ferrodis_test_support::require_program("redis-cli", "apt-get install -y redis-tools");
+    let m = master(&[]);
+    let mut mc = m.conn();
+    populate(&mut mc);
+    let path = m.dir().join("cli-download.rdb");
+    let st = std::process::Command::new("redis-cli")
+        .args(["-p", &m.port().to_string(), "--rdb"])
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("redis-cli: {e}"));
+    assert!(st.success(), "redis-cli --rdb failed: {st:?}\n{}", m.log());
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(bytes.starts_with(b"REDIS0010"), "not an RDB");
+    assert!(bytes.len() > 10_000, "RDB too small: {}", bytes.len());
+    assert_eq!(mc.run("PING"), "+PONG");
+}
+
+#[test]
+fn keepalive_pings_count_in_the_offset() {
+    let m = master(&["--repl-ping-replica-period", "1"]);
+    let mut s = raw(m.port());
+    s.write_all(b"SYNC\r\n").unwrap_or_else(|e| panic!("{e}"));
+    let head = read_line(&mut s);
+    let len: usize = head[1..].parse().unwrap_or_else(|e| panic!("{head}: {e}"));
+    read_exact(&mut s, len);
+    let mut mc = m.conn();
+    let before: u64 = info(&mut mc, "replication")["master_repl_offset"]
+        .parse()
+        .unwrap_or(0);
+    read_until(&mut s, b"*1\r\n$4\r\nping\r\n");
+    let after: u64 = info(&mut mc, "replication")["master_repl_offset"]
+        .parse()
+        .unwrap_or(0);
+    assert!(after >= before + 14, "offset {before} -> {after}");
+}
+
+#[test]
+fn silent_replica_is_dropped_after_repl_timeout() {
+    let m = master(&["--repl-timeout", "1"]);
+    let mut s = raw(m.port());
+    s.write_all(b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read_line(&mut s), "+OK");
+    assert!(read_line(&mut s).starts_with("+FULLRESYNC"));
+    let eof = read_line(&mut s);
+    let mark = eof.trim_start_matches("$EOF:").to_string();
+    read_until(&mut s, mark.as_bytes());
+    // No REPLCONF ACK ever: the master gives up on us.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let mut mc = m.conn();
+    wait_until(
+        LONG,
+        || {
+            m.log()
+                .contains("Disconnecting timedout replica (streaming sync)")
+        },
+        "the master logs the timeout",
+    );
+    assert_eq!(info(&mut mc, "replication")["connected_slaves"], "0");
+}
+
+#[test]
+fn replica_over_the_output_buffer_hard_limit_is_dropped() {
+    let m = master(&[
+        "--client-output-buffer-limit",
+        "replica 2mb 0 0",
+        "--repl-backlog-size",
+        "1mb",
+    ]);
+    let mut s = raw(m.port());
+    s.write_all(b"SYNC\r\n").unwrap_or_else(|e| panic!("{e}"));
+    let head = read_line(&mut s);
+    let len: usize = head[1..].parse().unwrap_or_else(|e| panic!("{head}: {e}"));
+    read_exact(&mut s, len);
+    // Stop reading and write far more than the limit plus socket buffers.
+    let mut mc = m.conn();
+    let val = "x".repeat(100_000);
+    let mut i = 0;
+    wait_until(
+        LONG,
+        || {
+            for _ in 0..20 {
+                mc.cmd(&["SET", &format!("big{}", i % 100), &val]);
+                i += 1;
+            }
+            m.log().contains("for overcoming of output buffer limits")
+        },
+        "the lagging replica is dropped",
+    );
+    wait_until(
+        LONG,
+        || info(&mut mc, "replication")["connected_slaves"] == "0",
+        "the replica is gone",
+    );
+    // The log is back to its configured size once nobody pins it.
+    mc.run("SET after 1");
+    let f = info(&mut mc, "replication");
+    let histlen: u64 = f["repl_backlog_histlen"].parse().unwrap_or(u64::MAX);
+    assert!(histlen <= 1024 * 1024, "histlen {histlen}");
+}
