@@ -969,6 +969,9 @@ async fn full_sync(
     repl: &ClientRepl,
 ) -> Result<Option<u64>, End> {
     let eof = repl.capa_eof && !legacy;
+    if repl.rdb_filter.is_some() {
+        return filtered_sync(server, info, wr, legacy, eof, repl).await;
+    }
     let (tx, mut rx) = oneshot::channel();
     {
         let mut q = server.repl_master.queue.lock();
@@ -1122,6 +1125,68 @@ async fn full_sync(
             Ok(Some(offset))
         }
     }
+}
+
+/// `REPLCONF rdb-filter-only`: the only filter Redis 7.0 knows is `functions`, and ferrodis
+/// has no functions, so the replica gets an RDB without keys (plus the stream, unless
+/// `rdb-only`), built on the spot at the current offset.
+async fn filtered_sync(
+    server: &Arc<Server>,
+    info: &ReplicaInfo,
+    wr: &mut tokio::net::tcp::WriteHalf<'_>,
+    legacy: bool,
+    eof: bool,
+    repl: &ClientRepl,
+) -> Result<Option<u64>, End> {
+    let (offset, replid) = loop {
+        let replid = server.replids.lock().0.clone();
+        let off = server.log.offset();
+        if server.log.pin(info.id, off) {
+            break (off, replid);
+        }
+    };
+    server.repl_master.sync_full.fetch_add(1, Ordering::Relaxed);
+    let rdb = (|| {
+        let mut w = ferrodis_rdb::Writer::new(Vec::new(), write_options(server))?;
+        crate::persistence::snapshot::write_aux(&mut w, &replid, offset)?;
+        w.finish()
+    })()
+    .map_err(|e| End::Error(format!("Building the filtered RDB failed: {e}")))?;
+    let mut out = Vec::with_capacity(rdb.len() + 160);
+    if !legacy {
+        out.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+    }
+    let mark = crate::random_hex40();
+    if eof {
+        out.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
+        out.extend_from_slice(&rdb);
+        out.extend_from_slice(mark.as_bytes());
+    } else {
+        out.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+        out.extend_from_slice(&rdb);
+    }
+    info.state.store(STATE_SEND_BULK, Ordering::Release);
+    if !write(wr, info, &out).await {
+        return Err(End::Closed);
+    }
+    if repl.rdb_only {
+        return Ok(None);
+    }
+    if eof {
+        info.ack_time_ms
+            .store(crate::util::now_ms(), Ordering::Relaxed);
+        info.state.store(STATE_ONLINE, Ordering::Release);
+        while !info.acked.load(Ordering::Acquire) {
+            let n = info.first_ack.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if info.acked.load(Ordering::Acquire) {
+                break;
+            }
+            n.await;
+        }
+    }
+    Ok(Some(offset))
 }
 
 #[cfg(unix)]

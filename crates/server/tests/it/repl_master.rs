@@ -456,6 +456,8 @@ fn redis_cli_replica_receives_the_stream() {
         String::from_utf8_lossy(&got.lock()),
         m.log()
     );
+    // redis-cli asks for `rdb-filter-only ""`: an RDB without keys, no snapshot.
+    assert!(!m.log().contains("Starting BGSAVE"), "{}", m.log());
 }
 
 #[test]
@@ -729,4 +731,48 @@ fn replica_over_the_output_buffer_hard_limit_is_dropped() {
     let f = info(&mut mc, "replication");
     let histlen: u64 = f["repl_backlog_histlen"].parse().unwrap_or(u64::MAX);
     assert!(histlen <= 1024 * 1024, "histlen {histlen}");
+}
+
+/// `Server::replica_epoch` is the replica side's way to drop every replica of this node
+/// (after its own full sync from a new master): an in-process server, a SYNC link, a bump.
+#[test]
+fn bumping_replica_epoch_drops_replica_links() {
+    use ferrodis_server::Server;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let server = Server::new(ferrodis_config::Config {
+        port: 0,
+        bind: vec!["127.0.0.1".into()],
+        repl_diskless_sync_delay: 0,
+        ..Default::default()
+    });
+    let s2 = server.clone();
+    rt.spawn(async move {
+        let _ = ferrodis_server::net::run(s2).await;
+    });
+    wait_until(
+        LONG,
+        || server.bound_port.load(Ordering::Relaxed) != 0,
+        "the in-process server is bound",
+    );
+    let port = server.bound_port.load(Ordering::Relaxed) as u16;
+    let mut s = raw(port);
+    s.write_all(b"SYNC\r\n").unwrap_or_else(|e| panic!("{e}"));
+    let head = read_line(&mut s);
+    let len: usize = head[1..].parse().unwrap_or_else(|e| panic!("{head}: {e}"));
+    read_exact(&mut s, len);
+    assert_eq!(server.repl_master.count(), 1);
+    server.replica_epoch.fetch_add(1, Ordering::AcqRel);
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    wait_until(
+        LONG,
+        || server.repl_master.count() == 0,
+        "the link is unregistered",
+    );
+    server.request_shutdown();
+    rt.shutdown_timeout(Duration::from_secs(5));
 }
