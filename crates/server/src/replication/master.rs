@@ -437,7 +437,12 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         } else if is_kw(opt, "ack") || is_kw(opt, "getack") {
             // An ACK from a client that is not (yet) a replica, or a GETACK sent to a
-            // master: no reply, nothing to do.
+            // master: no reply, nothing to do. From our own master's stream (or inside
+            // EXEC) nothing is deferred: the replica side answers GETACK itself (see
+            // `is_getack`) and discards replies.
+            if ctx.client.is_master || ctx.client.in_exec {
+                return Ok(Frame::Null);
+            }
             return defer(ctx, Action::NoReply);
         } else if is_kw(opt, "rdb-only") {
             let v = crate::util::parse_i64(val).ok_or(err::NOT_INT)?;
@@ -456,6 +461,11 @@ fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         i += 2;
     }
     Ok(Frame::ok())
+}
+
+/// True for `REPLCONF GETACK ...` (the replica side answers it with `REPLCONF ACK <off>`).
+pub fn is_getack(args: &[Bytes]) -> bool {
+    args.len() >= 2 && is_kw(&args[0], "replconf") && is_kw(&args[1], "getack")
 }
 
 /// `PSYNC replid offset` and legacy `SYNC`.
