@@ -130,7 +130,10 @@ fn section(server: &Server, name: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                server.clients.count(),
+                server
+                    .clients
+                    .count()
+                    .saturating_sub(server.repl_master.count()),
                 cfg.maxclients,
                 server.blocking.blocked_clients(),
             );
