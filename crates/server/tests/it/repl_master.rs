@@ -776,3 +776,124 @@ fn bumping_replica_epoch_drops_replica_links() {
     server.request_shutdown();
     rt.shutdown_timeout(Duration::from_secs(5));
 }
+
+/// Sends REPLCONF/PSYNC on a raw socket and returns the PSYNC reply line.
+fn raw_psync(s: &mut std::net::TcpStream, psync2: bool, id: &str, off: &str) -> String {
+    let capa: &[u8] = if psync2 {
+        b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n"
+    } else {
+        b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\nxyz\r\n"
+    };
+    s.write_all(capa).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read_line(s), "+OK");
+    let cmd = format!(
+        "*3\r\n$5\r\nPSYNC\r\n${}\r\n{id}\r\n${}\r\n{off}\r\n",
+        id.len(),
+        off.len()
+    );
+    s.write_all(cmd.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    read_line(s)
+}
+
+#[test]
+fn psync_accepts_exactly_what_the_backlog_holds() {
+    let m = master(&["--repl-backlog-size", "16kb"]);
+    let mut mc = m.conn();
+    mc.run("SET a 1");
+    let f = info(&mut mc, "replication");
+    let replid = f["master_replid"].clone();
+    let end: u64 = f["master_repl_offset"].parse().unwrap_or(0);
+    let first: u64 = f["repl_backlog_first_byte_offset"].parse().unwrap_or(0);
+    assert_eq!(first, 1);
+    // Everything from the first byte: +CONTINUE <replid> with psync2, then the bytes.
+    let mut s = raw(m.port());
+    assert_eq!(
+        raw_psync(&mut s, true, &replid, "1"),
+        format!("+CONTINUE {replid}")
+    );
+    let got = read_exact(&mut s, end as usize);
+    assert!(got.starts_with(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n"));
+    mc.run("SET b 2");
+    read_until(&mut s, b"$1\r\nb\r\n$1\r\n2\r\n");
+    // Nothing missing (offset = end + 1), without psync2: plain +CONTINUE.
+    let end2: u64 = info(&mut mc, "replication")["master_repl_offset"]
+        .parse()
+        .unwrap_or(0);
+    let mut s2 = raw(m.port());
+    assert_eq!(
+        raw_psync(&mut s2, false, &replid, &(end2 + 1).to_string()),
+        "+CONTINUE"
+    );
+    mc.run("SET c 3");
+    let got = read_until(&mut s2, b"$1\r\nc\r\n");
+    assert!(got.starts_with(b"*3\r\n$3\r\nSET\r\n$1\r\nc"), "{got:?}");
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), 2);
+    // Past the end, a wrong id, or bytes the backlog no longer holds: full resync.
+    let mut s3 = raw(m.port());
+    assert!(
+        raw_psync(&mut s3, true, &replid, &(end2 + 1000).to_string()).starts_with("+FULLRESYNC")
+    );
+    let mut s4 = raw(m.port());
+    let wrong = "0123456789012345678901234567890123456789";
+    assert!(raw_psync(&mut s4, true, wrong, "1").starts_with("+FULLRESYNC"));
+    let val = "v".repeat(1000);
+    for i in 0..40 {
+        mc.cmd(&["SET", &format!("fill{i}"), &val]);
+    }
+    drop((s, s2, s3, s4));
+    wait_until(
+        LONG,
+        || info(&mut mc, "replication")["connected_slaves"] == "0",
+        "the raw links are gone",
+    );
+    mc.run("SET d 4");
+    let f = info(&mut mc, "replication");
+    let first: u64 = f["repl_backlog_first_byte_offset"].parse().unwrap_or(0);
+    assert!(first > 1, "the 16kb backlog has wrapped: {f:?}");
+    let mut s5 = raw(m.port());
+    assert!(raw_psync(&mut s5, true, &replid, &(first - 1).to_string()).starts_with("+FULLRESYNC"));
+    let mut s6 = raw(m.port());
+    assert_eq!(
+        raw_psync(&mut s6, true, &replid, &first.to_string()),
+        format!("+CONTINUE {replid}")
+    );
+    assert_eq!(stat(&mut mc, "sync_partial_err"), 3);
+    assert_eq!(stat(&mut mc, "sync_partial_ok"), 3);
+    // `PSYNC ? -1` is a full resync that does not count as a partial error.
+    let mut s7 = raw(m.port());
+    assert!(raw_psync(&mut s7, true, "?", "-1").starts_with("+FULLRESYNC"));
+    assert_eq!(stat(&mut mc, "sync_partial_err"), 3);
+}
+
+#[test]
+fn a_lagging_replica_blocks_writes_with_min_replicas() {
+    let m = master(&[
+        "--min-replicas-to-write",
+        "1",
+        "--min-replicas-max-lag",
+        "2",
+    ]);
+    let mut mc = m.conn();
+    assert_eq!(
+        mc.run("SET k v"),
+        "-NOREPLICAS Not enough good replicas to write."
+    );
+    let r = redis_replica(&m);
+    wait_synced(&m, &[&r]);
+    wait_until(LONG, || mc.run("SET k v") == "+OK", "writes accepted");
+    assert_eq!(info(&mut mc, "replication")["min_slaves_good_slaves"], "1");
+    ferrodis_test_support::signal(r.pid(), "STOP");
+    wait_until(
+        LONG,
+        || mc.run("SET k v2").starts_with("-NOREPLICAS"),
+        "writes refused while the replica is stopped",
+    );
+    assert_eq!(mc.run("GET k"), "$v2");
+    ferrodis_test_support::signal(r.pid(), "CONT");
+    wait_until(
+        LONG,
+        || mc.run("SET k v3") == "+OK",
+        "writes accepted again",
+    );
+}
