@@ -916,10 +916,7 @@ async fn link_watchdog(server: &Server, info: &ReplicaInfo, epoch: u64) -> End {
             ));
         }
         let diskless = info.diskless.load(Ordering::Acquire);
-        if state == STATE_SEND_BULK
-            && diskless
-            && now - info.last_write_ms.load(Ordering::Relaxed) > timeout_ms
-        {
+        if diskless && now - info.last_write_ms.load(Ordering::Relaxed) > timeout_ms {
             return End::Error(format!(
                 "Disconnecting timedout replica (full sync): {}:{}",
                 info.ip, info.port
@@ -1079,7 +1076,7 @@ async fn full_sync(
             mark,
             mut rx,
         } => {
-            info.state.store(STATE_SEND_BULK, Ordering::Release);
+            // Redis shows a diskless replica as `wait_bgsave` while the RDB streams.
             info.diskless.store(true, Ordering::Release);
             let head = format!("+FULLRESYNC {replid} {offset}\r\n$EOF:{mark}\r\n");
             if !write(wr, info, head.as_bytes()).await {
