@@ -144,6 +144,8 @@ pub struct ReplicaInfo {
     streaming: AtomicBool,
     /// Log offset sent so far while streaming.
     sent_off: AtomicU64,
+    /// Bytes written to this link (folded into `repl_output_bytes` when it ends).
+    out_bytes: AtomicU64,
     /// First ACK received (the diskless stream starts then).
     acked: AtomicBool,
     first_ack: Notify,
@@ -164,6 +166,8 @@ pub struct Master {
     pub sync_partial_ok: AtomicU64,
     /// INFO stats `sync_partial_err`.
     pub sync_partial_err: AtomicU64,
+    /// INFO stats `total_net_repl_output_bytes`.
+    pub repl_output_bytes: AtomicU64,
     /// Woken on every ACK (WAIT).
     acks: Notify,
     good: AtomicUsize,
@@ -252,6 +256,17 @@ impl Master {
     /// Number of replica links (`connected_slaves`).
     pub fn count(&self) -> usize {
         self.replicas.lock().len()
+    }
+
+    /// `total_net_repl_output_bytes`: bytes written to replica links, live ones included.
+    pub fn output_bytes(&self) -> u64 {
+        let live: u64 = self
+            .replicas
+            .lock()
+            .iter()
+            .map(|r| r.out_bytes.load(Ordering::Relaxed))
+            .sum();
+        self.repl_output_bytes.load(Ordering::Relaxed) + live
     }
 
     /// Number of good replicas (`min_slaves_good_slaves`).
@@ -692,6 +707,10 @@ struct LinkGuard<'a> {
 impl Drop for LinkGuard<'_> {
     fn drop(&mut self) {
         let m = &self.server.repl_master;
+        m.repl_output_bytes.fetch_add(
+            self.info.out_bytes.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         m.replicas.lock().retain(|r| r.id != self.info.id);
         m.queue.lock().waiting.retain(|w| w.id != self.info.id);
         self.server.log.unpin(self.info.id);
@@ -737,6 +756,7 @@ async fn serve_replica(
         diskless: AtomicBool::new(false),
         streaming: AtomicBool::new(false),
         sent_off: AtomicU64::new(0),
+        out_bytes: AtomicU64::new(0),
         acked: AtomicBool::new(false),
         first_ack: Notify::new(),
         handle: client.handle.clone(),
@@ -929,6 +949,7 @@ async fn write(wr: &mut tokio::net::tcp::WriteHalf<'_>, info: &ReplicaInfo, b: &
     if wr.write_all(b).await.is_err() {
         return false;
     }
+    info.out_bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
     info.last_write_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
     true

@@ -165,6 +165,7 @@ fn redis_replica_full_sync_diskless_then_live_writes() {
     let mut mc = m.conn();
     assert_eq!(stat(&mut mc, "sync_full"), 1);
     assert_eq!(stat(&mut mc, "sync_partial_ok"), 0);
+    assert!(stat(&mut mc, "total_net_repl_output_bytes") > 10_000);
 }
 
 #[test]
@@ -289,7 +290,7 @@ fn concurrent_writes_during_diskless_full_sync() {
 
 #[test]
 fn concurrent_writes_during_disk_full_sync() {
-    writes_during_full_sync(&["--repl-diskless-sync", "no"]);
+    writes_during_full_sync(&["--repl-diskless-sync", "no", "--io-threads", "2"]);
 }
 
 #[test]
@@ -498,13 +499,22 @@ fn replica_dying_mid_transfer_leaves_the_master_serving() {
     let eof = read_line(&mut s);
     assert!(eof.starts_with("$EOF:") && eof.len() == 45, "{eof}");
     read_exact(&mut s, 1000);
+    // The transfer is stalled on this socket: the master keeps serving meanwhile.
+    for i in 0..50 {
+        assert_eq!(
+            mc.cmd(&["SET", &format!("during{i}"), "v"]),
+            ferrodis_test_support::Frame::ok()
+        );
+    }
+    assert_eq!(mc.run("PING"), "+PONG");
+    assert_eq!(mc.run("DEL during0"), ":1");
     drop(s);
     assert_eq!(mc.run("PING"), "+PONG");
     mc.run("SET x 1");
     let r = redis_replica(&m);
     wait_synced(&m, &[&r]);
     assert_eq!(r.conn().run("GET x"), "$1");
-    assert_eq!(r.conn().run("DBSIZE"), ":200001");
+    assert_eq!(r.conn().run("DBSIZE"), ":200050");
 }
 
 #[test]
