@@ -479,6 +479,82 @@ mod tests {
         assert!(inner.read_from(inner.start() - 1).is_none());
     }
 
+    /// Random appends, pins, unpins and capacity changes against a model holding every byte
+    /// ever appended: whatever the log holds must be exactly the model's bytes at the same
+    /// offsets, the newest `capacity` bytes are always held, and so is every live pin.
+    #[test]
+    fn random_operations_match_a_model() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for round in 0..20 {
+            let log = ReplLog::new(16 * 1024);
+            log.set_pin_limit(if round % 2 == 0 { 0 } else { 100 * 1024 });
+            let mut model: Vec<u8> = Vec::new();
+            let mut pins: Vec<(u64, u64)> = Vec::new();
+            let mut capacity = 16 * 1024usize;
+            // The least the log must hold: the newest `capacity` bytes, but bytes dropped
+            // before a capacity increase do not come back.
+            let mut must_hold = 0usize;
+            for step in 0..2000u32 {
+                match rng.gen_range(0..100) {
+                    0..=79 => {
+                        let n = if rng.gen_range(0..50) == 0 {
+                            rng.gen_range(1..40_000)
+                        } else {
+                            rng.gen_range(1..300)
+                        };
+                        let bytes: Vec<u8> = (0..n).map(|i| (step as usize + i) as u8).collect();
+                        log.append_unselected(&bytes);
+                        model.extend_from_slice(&bytes);
+                        must_hold = (must_hold + n).min(capacity);
+                    }
+                    80..=89 => {
+                        let id = rng.gen_range(0..4u64);
+                        let inner = log.lock();
+                        let (start, end) = (inner.start(), inner.end());
+                        drop(inner);
+                        let off = rng.gen_range(start..=end);
+                        if log.pin(id, off) {
+                            pins.retain(|p| p.0 != id);
+                            pins.push((id, off));
+                        } else {
+                            pins.retain(|p| p.0 != id);
+                        }
+                    }
+                    90..=95 => {
+                        let id = rng.gen_range(0..4u64);
+                        log.unpin(id);
+                        pins.retain(|p| p.0 != id);
+                    }
+                    _ => {
+                        capacity = rng.gen_range(16 * 1024..64 * 1024);
+                        log.set_capacity(capacity);
+                        must_hold = must_hold.min(capacity);
+                    }
+                }
+                // Pins dropped for the limit are noticed by their readers.
+                pins.retain(|&(id, _)| !log.pin_dropped(id));
+                let inner = log.lock();
+                assert_eq!(inner.end(), model.len() as u64);
+                let start = inner.start();
+                let held = inner.read_from(start).unwrap();
+                assert_eq!(
+                    &held[..],
+                    &model[start as usize..],
+                    "round {round} step {step}"
+                );
+                assert!(
+                    inner.len() >= must_hold,
+                    "round {round} step {step}: {} bytes held, {must_hold} expected",
+                    inner.len()
+                );
+                for &(_, off) in &pins {
+                    assert!(off >= start, "pinned offset {off} dropped (start {start})");
+                }
+            }
+        }
+    }
+
     #[test]
     fn pins_keep_bytes_beyond_capacity_up_to_the_limit() {
         let log = ReplLog::new(16 * 1024);
