@@ -420,6 +420,14 @@ impl ReplLog {
         self.inner.lock().last_db = None;
     }
 
+    /// [`force_select`](Self::force_select) and the current end, atomically: a reader
+    /// starting there sees a `SELECT` before the next command.
+    pub fn force_select_offset(&self) -> u64 {
+        let mut inner = self.inner.lock();
+        inner.last_db = None;
+        inner.end
+    }
+
     /// Changes the capacity (CONFIG SET repl-backlog-size), keeping the newest bytes.
     pub fn set_capacity(&self, capacity: usize) {
         let mut inner = self.inner.lock();

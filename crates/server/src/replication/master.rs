@@ -1168,7 +1168,8 @@ async fn filtered_sync(
 ) -> Result<Option<u64>, End> {
     let (offset, replid) = loop {
         let replid = server.replids.lock().0.clone();
-        let off = server.log.offset();
+        // The RDB says the stream starts in db 0: make the next command carry a SELECT.
+        let off = server.log.force_select_offset();
         if server.log.pin(info.id, off) {
             break (off, replid);
         }
