@@ -62,6 +62,10 @@ pub struct Client {
     pub subscriptions: usize,
     /// Replies sent before the handler's own reply (SUBSCRIBE a b answers twice).
     pub extra_replies: Vec<ferrodis_resp::Frame>,
+    /// Master link only (replica side): the raw stream bytes of the command being applied,
+    /// appended to the log by dispatch (or EXEC) in place of re-encoded effects, under the
+    /// same locks that applied it. See `replication::replica`.
+    pub master_raw: Option<Bytes>,
 }
 
 impl Client {
@@ -87,6 +91,7 @@ impl Client {
             pubsub: None,
             subscriptions: 0,
             extra_replies: Vec::new(),
+            master_raw: None,
         }
     }
 

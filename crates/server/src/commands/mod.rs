@@ -175,6 +175,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     crate::pubsub::COMMANDS,
     bitmap::COMMANDS,
     sort::COMMANDS,
+    crate::replication::replica::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

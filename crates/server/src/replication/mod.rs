@@ -11,5 +11,6 @@
 //! touched, two commands on the same key reach the log in the order they were applied.
 
 pub mod log;
+pub mod replica;
 
 pub use log::ReplLog;

@@ -10,6 +10,7 @@
 //! * `seed`: config files, pidfile, signals, SHUTDOWN, daemonize, start-up errors.
 //! * `tools`: redis-py, redis-benchmark and redis-cli against ferrodis.
 //! * `differential`: the same scripts against redis-server 7.0; replies must be identical.
+//! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
 
 mod connection;
@@ -19,6 +20,7 @@ mod keys;
 mod maxmemory;
 mod protocol;
 mod random_diff;
+mod repl_replica;
 mod replog;
 mod seed;
 mod server;
