@@ -334,10 +334,13 @@ pub fn call(
         server.dirty.fetch_add(ctx.dirty, Ordering::Relaxed);
     }
     if ctx.client.is_master || server.is_replica() {
-        // Replica side: forward the master's bytes verbatim, still under the locks; a
-        // replica never logs effects of its own (replication::replica).
-        if let Some(raw) = ctx.client.master_raw.take() {
-            server.log.append_raw(&raw);
+        // Replica side: forward the master's bytes verbatim, still under the locks (after
+        // MULTI they wait for EXEC); a replica never logs effects of its own
+        // (replication::replica).
+        if ctx.client.multi.is_none() {
+            if let Some(raw) = ctx.client.master_raw.take() {
+                server.log.append_raw(&raw);
+            }
         }
     } else if verbatim || !ctx.effects.cmds.is_empty() {
         // Still holding the shard locks: log order = apply order for these keys.
