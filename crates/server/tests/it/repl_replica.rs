@@ -167,7 +167,11 @@ fn full_sync_case(diskless: bool) {
     assert_eq!(show(&v[0]), "$slave");
     assert_eq!(show(&v[2]), format!(":{}", master.port()));
     assert_eq!(show(&v[3]), "$connected");
-    assert!(matches!(v[4], Frame::Integer(n) if n >= 0), "{}", show(&role));
+    assert!(
+        matches!(v[4], Frame::Integer(n) if n >= 0),
+        "{}",
+        show(&role)
+    );
     // Field order of the role:slave block.
     let text = text(&r.cmd(&["INFO", "replication"]));
     let names: Vec<&str> = text
@@ -512,6 +516,18 @@ fn fake_master_corrupt_and_truncated_rdb() {
     c.send_raw(format!("+FULLRESYNC {id} 100\r\n").as_bytes());
     c.send_raw(format!("$EOF:{}\r\n", "b".repeat(40)).as_bytes());
     c.send_raw(&rdb[..rdb.len() / 2]);
+    // Mid-transfer: INFO shows the transfer fields, ROLE says `sync`.
+    wait_until(
+        WAIT,
+        || field(&mut r, "replication", "master_sync_in_progress") == "1",
+        "master_sync_in_progress:1",
+    );
+    let f = info(&mut r, "replication");
+    assert_eq!(f["master_sync_total_bytes"], "0", "{f:?}");
+    assert!(f.contains_key("master_sync_read_bytes"), "{f:?}");
+    assert!(f.contains_key("master_sync_perc"), "{f:?}");
+    assert!(f.contains_key("master_sync_last_io_seconds_ago"), "{f:?}");
+    assert!(show(&r.cmd(&["ROLE"])).contains("$sync"));
     drop(c);
     wait_until(
         WAIT,
@@ -524,7 +540,31 @@ fn fake_master_corrupt_and_truncated_rdb() {
     );
     assert_eq!(show(&r.cmd(&["PING"])), "+PONG");
 
-    // 3. A good payload, then a stream: SET, MULTI/EXEC, GETACK.
+    // 3. PSYNC refused: the legacy SYNC on the same connection, `$len` framing.
+    let mut c = accept();
+    fake_handshake(&mut c);
+    c.send_raw(b"-ERR unknown command 'PSYNC'\r\n");
+    let mut inline = [0u8; 6];
+    let mut got = 0;
+    while got < 6 {
+        match (&*c.stream()).read(&mut inline[got..]) {
+            Ok(0) | Err(_) => panic!("the replica closed instead of sending SYNC"),
+            Ok(n) => got += n,
+        }
+    }
+    assert_eq!(&inline, b"SYNC\r\n");
+    c.send_raw(format!("\n${}\r\n", rdb.len()).as_bytes());
+    c.send_raw(&rdb);
+    c.send_raw(b"*3\r\n$3\r\nSET\r\n$4\r\nsync\r\n$3\r\nyes\r\n");
+    wait_until(
+        WAIT,
+        || show(&r.cmd(&["GET", "sync"])) == "$yes",
+        "the stream after a legacy SYNC",
+    );
+    assert_eq!(show(&r.cmd(&["GET", "from-rdb"])), "$1");
+    drop(c);
+
+    // 4. A good payload, then a stream: SET, MULTI/EXEC, GETACK.
     let mut c = accept();
     fake_handshake(&mut c);
     c.send_raw(format!("+FULLRESYNC {id} 100\r\n").as_bytes());
