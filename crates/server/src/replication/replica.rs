@@ -244,7 +244,10 @@ async fn link_task(server: Arc<Server>, gen: u64) {
         };
         link_down(&server);
         match res {
-            Ok(Retry::Now) => continue,
+            Ok(Retry::Now) => {
+                tracing::info!("Reconnecting to MASTER {host}:{port}");
+                continue;
+            }
             Ok(Retry::Later) => {}
             Err(e) => tracing::warn!("{e}"),
         }
@@ -252,6 +255,7 @@ async fn link_task(server: Arc<Server>, gen: u64) {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = superseded(&server, gen) => return,
         }
+        tracing::info!("Connecting to MASTER {host}:{port}");
     }
 }
 
@@ -721,6 +725,18 @@ fn flush_all(server: &Server) {
     }
 }
 
+/// Removes the master client from the client list when the link ends or is cancelled.
+struct Registered {
+    server: Arc<Server>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.server.clients.unregister(self.id);
+    }
+}
+
 /// The connected phase: apply and forward the stream, ACK every second.
 async fn stream(
     server: &Arc<Server>,
@@ -738,6 +754,11 @@ async fn stream(
     } = link;
     let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let handle = server.clients.register(format!("{host}:{port}"), laddr, -1);
+    // Unregistered however this ends (also when the task is cancelled by REPLICAOF).
+    let _registered = Registered {
+        server: server.clone(),
+        id: handle.id,
+    };
     set_flag(&handle, 'M', true);
     let mut client = Client::new(handle.clone(), true);
     client.is_master = true;
@@ -763,7 +784,6 @@ async fn stream(
     // offset for the next PSYNC.
     client.multi = None;
     server.master_link_up.store(false, Ordering::Release);
-    server.clients.unregister(handle.id);
     match &result {
         Err(e) if e.starts_with("Protocol error") => {
             st.inner.lock().history = false;
@@ -817,7 +837,7 @@ async fn stream_loop(
         if rbuf.capacity() - rbuf.len() < 16 * 1024 {
             rbuf.reserve(64 * 1024);
         }
-        let mut chunk_start = rbuf.len();
+        let chunk_start = rbuf.len();
         tokio::select! {
             r = sock.read_buf(rbuf) => match r {
                 Ok(0) => {
@@ -830,8 +850,6 @@ async fn stream_loop(
                 }
                 Ok(n) => {
                     raw.extend_from_slice(&rbuf[chunk_start..chunk_start + n]);
-                    chunk_start += n;
-                    let _ = chunk_start;
                     let now = crate::util::now_ms();
                     st.inner.lock().last_io_ms = now;
                     client.now_ms = now;
@@ -841,7 +859,9 @@ async fn stream_loop(
             },
             _ = tick.tick() => {
                 let last = st.inner.lock().last_io_ms;
-                if crate::util::now_ms() - last > timeout.as_millis() as i64 {
+                // `repl-timeout` may change while the link is up (CONFIG SET).
+                let limit = server.config.read().repl_timeout.max(1) as i64 * 1000;
+                if crate::util::now_ms() - last > limit {
                     return Err("MASTER timeout: no data nor PING received...".into());
                 }
                 if !pre_psync {

@@ -547,7 +547,7 @@ fn fake_master_corrupt_and_truncated_rdb() {
     let mut inline = [0u8; 6];
     let mut got = 0;
     while got < 6 {
-        match (&*c.stream()).read(&mut inline[got..]) {
+        match c.stream().read(&mut inline[got..]) {
             Ok(0) | Err(_) => panic!("the replica closed instead of sending SYNC"),
             Ok(n) => got += n,
         }
@@ -628,7 +628,7 @@ fn fake_master_corrupt_and_truncated_rdb() {
     c.stream().set_nonblocking(true).ok();
     let mut buf = [0u8; 256];
     let mut got = Vec::new();
-    if let Ok(n) = (&*c.stream()).read(&mut buf) {
+    if let Ok(n) = c.stream().read(&mut buf) {
         got.extend_from_slice(&buf[..n]);
     }
     assert!(
@@ -636,4 +636,24 @@ fn fake_master_corrupt_and_truncated_rdb() {
         "no error reply to the master: {:?}",
         String::from_utf8_lossy(&got)
     );
+    c.stream().set_nonblocking(false).ok();
+
+    // 5. A silent master times out; the replica comes back asking to continue its history.
+    let applied: usize = field(&mut r, "replication", "master_repl_offset")
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(show(&r.cmd(&["CONFIG", "SET", "repl-timeout", "1"])), "+OK");
+    wait_until(
+        WAIT,
+        || {
+            replica
+                .log()
+                .contains("MASTER timeout: no data nor PING received")
+        },
+        "the MASTER timeout line",
+    );
+    let mut c2 = accept();
+    let psync = fake_handshake(&mut c2);
+    assert_eq!(psync, ["PSYNC", id.as_str(), &(applied + 1).to_string()]);
+    drop(c);
 }
