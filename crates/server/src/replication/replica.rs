@@ -540,7 +540,7 @@ async fn full_sync(
     let Some(count) = line.strip_prefix('$') else {
         return Err(format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"));
     };
-    let (eof_mark, mut left): (Option<Vec<u8>>, u64) = match count.strip_prefix("EOF:") {
+    let (eof_mark, left): (Option<Vec<u8>>, u64) = match count.strip_prefix("EOF:") {
         Some(mark) if mark.len() == 40 => (Some(mark.as_bytes().to_vec()), 0),
         Some(_) => return Err(format!("Bad EOF mark from MASTER: '{line}'")),
         None => match count.parse::<u64>() {
@@ -552,13 +552,150 @@ async fn full_sync(
         let mut inner = st.inner.lock();
         inner.sync_total = if eof_mark.is_some() { 0 } else { left as i64 };
     }
+    let diskless_load = server.config.read().repl_diskless_load;
+    // Loading straight from the socket is safe only when there is nothing to lose on failure.
+    let from_socket =
+        diskless_load != ferrodis_config::ReplDisklessLoad::Disabled && dataset_is_empty(server);
+    let how = if from_socket { "to parser" } else { "to disk" };
     if eof_mark.is_some() {
         tracing::info!(
-            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {how}"
         );
     } else {
-        tracing::info!("MASTER <-> REPLICA sync: receiving {left} bytes from master to disk");
+        tracing::info!("MASTER <-> REPLICA sync: receiving {left} bytes from master {how}");
     }
+    let mark = eof_mark.as_deref();
+    let info = if from_socket {
+        load_from_socket(server, link, mark, left, gen).await?
+    } else {
+        load_via_disk(server, link, mark, left, gen).await?
+    };
+    {
+        let mut ids = server.replids.lock();
+        ids.0 = if master_id.len() == 40 {
+            master_id.to_string()
+        } else {
+            crate::random_hex40()
+        };
+        ids.1 = "0".repeat(40);
+        ids.2 = -1;
+    }
+    server.log.reset_offset(master_off);
+    st.stream_db
+        .store(info.repl_stream_db.unwrap_or(0), Ordering::Relaxed);
+    server.replica_epoch.fetch_add(1, Ordering::AcqRel);
+    st.inner.lock().history = true;
+    tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+    if eof_mark.is_some() {
+        link.send(&ack_bytes(master_off))
+            .await
+            .map_err(|e| format!("I/O error sending the first ACK to MASTER: {e}"))?;
+    }
+    Ok(())
+}
+
+fn timeout_or_io(e: String) -> String {
+    if e == "timeout" {
+        "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".to_string()
+    } else {
+        format!("I/O error trying to sync with MASTER: {e}")
+    }
+}
+
+/// True when no database holds a key.
+fn dataset_is_empty(server: &Server) -> bool {
+    let all = server.keyspace.lock_all();
+    all.iter().all(|g| g.dbs.iter().all(|t| t.len() == 0))
+}
+
+/// Where payload bytes go.
+enum Sink {
+    /// The temp file (fsynced every 8 MB).
+    File(std::fs::File, usize),
+    /// The loader thread (diskless load).
+    Loader(tokio::sync::mpsc::Sender<Vec<u8>>),
+}
+
+impl Sink {
+    async fn put(&mut self, data: &[u8]) -> Result<(), String> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Sink::File(f, since_sync) => {
+                f.write_all(data)
+                    .map_err(|e| format!("Write error writing to the DB file: {e}"))?;
+                *since_sync += data.len();
+                if *since_sync >= 8 << 20 {
+                    let _ = f.sync_data();
+                    *since_sync = 0;
+                }
+                Ok(())
+            }
+            Sink::Loader(tx) => tx
+                .send(data.to_vec())
+                .await
+                .map_err(|_| "the loader stopped reading".to_string()),
+        }
+    }
+}
+
+/// Moves the payload from the link (what is buffered, then reads) into `sink`: exactly
+/// `left` bytes, or everything before the 40-byte EOF `mark` (the master sends nothing after
+/// the mark until our first ACK, so the mark is the last thing read).
+async fn pump(
+    server: &Server,
+    link: &mut Link,
+    mark: Option<&[u8]>,
+    mut left: u64,
+    sink: &mut Sink,
+    gen: u64,
+) -> Result<(), String> {
+    let st = &server.repl_replica;
+    let mut held: Vec<u8> = Vec::new();
+    loop {
+        if !current(server, gen) {
+            return Err("Replication link changed during the transfer".into());
+        }
+        let done = match mark {
+            None => {
+                let take = (left as usize).min(link.buf.len());
+                let chunk = link.buf.split_to(take);
+                sink.put(&chunk).await?;
+                left -= take as u64;
+                st.inner.lock().sync_read += take as i64;
+                left == 0
+            }
+            Some(mark) => {
+                let chunk = link.buf.split();
+                st.inner.lock().sync_read += chunk.len() as i64;
+                held.extend_from_slice(&chunk);
+                if held.len() > 40 {
+                    let n = held.len() - 40;
+                    sink.put(&held[..n]).await?;
+                    held.drain(..n);
+                }
+                held.len() == 40 && held[..] == mark[..]
+            }
+        };
+        if done {
+            return Ok(());
+        }
+        link.fill().await.map_err(timeout_or_io)?;
+        st.touch_io();
+    }
+}
+
+/// `repl-diskless-load disabled`: the payload goes to `temp-<unixtime>.<pid>.rdb`, the old
+/// data is flushed, the file is loaded and then renamed over `dbfilename`.
+async fn load_via_disk(
+    server: &Arc<Server>,
+    link: &mut Link,
+    mark: Option<&[u8]>,
+    left: u64,
+    gen: u64,
+) -> Result<crate::persistence::load::LoadInfo, String> {
+    let st = &server.repl_replica;
     let dbfile = crate::persistence::dump_path(server);
     let dir = dbfile
         .parent()
@@ -570,69 +707,21 @@ async fn full_sync(
         crate::util::now_ms() / 1000,
         std::process::id()
     ));
-    let mut file = std::fs::File::create(&tmp).map_err(|e| {
+    let file = std::fs::File::create(&tmp).map_err(|e| {
         format!("Opening the temp file needed for MASTER <-> REPLICA synchronization: {e}")
     })?;
     let cleanup = |tmp: &std::path::Path| {
         let _ = std::fs::remove_file(tmp);
     };
-    let io_err = |e: String| {
-        if e == "timeout" {
-            "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".to_string()
-        } else {
-            format!("I/O error trying to sync with MASTER: {e}")
-        }
-    };
-    let mut held: Vec<u8> = Vec::new();
-    let mut since_sync = 0usize;
-    loop {
-        if !current(server, gen) {
-            cleanup(&tmp);
-            return Err("Replication link changed during the transfer".into());
-        }
-        // Consume what is buffered.
-        let done = match &eof_mark {
-            None => {
-                let take = (left as usize).min(link.buf.len());
-                let chunk = link.buf.split_to(take);
-                if let Err(e) = file.write_all(&chunk) {
-                    cleanup(&tmp);
-                    return Err(format!("Write error writing to the DB file: {e}"));
-                }
-                since_sync += chunk.len();
-                left -= take as u64;
-                st.inner.lock().sync_read += take as i64;
-                left == 0
-            }
-            Some(mark) => {
-                let chunk = link.buf.split();
-                st.inner.lock().sync_read += chunk.len() as i64;
-                held.extend_from_slice(&chunk);
-                if held.len() > 40 {
-                    let n = held.len() - 40;
-                    if let Err(e) = file.write_all(&held[..n]) {
-                        cleanup(&tmp);
-                        return Err(format!("Write error writing to the DB file: {e}"));
-                    }
-                    since_sync += n;
-                    held.drain(..n);
-                }
-                held.len() == 40 && held[..] == mark[..]
-            }
-        };
-        if since_sync >= 8 << 20 {
-            let _ = file.sync_data();
-            since_sync = 0;
-        }
-        if done {
-            break;
-        }
-        if let Err(e) = link.fill().await {
-            cleanup(&tmp);
-            return Err(io_err(e));
-        }
-        st.touch_io();
+    let mut sink = Sink::File(file, 0);
+    if let Err(e) = pump(server, link, mark, left, &mut sink, gen).await {
+        cleanup(&tmp);
+        return Err(e);
     }
+    let Sink::File(file, _) = sink else {
+        cleanup(&tmp);
+        return Err("internal error: wrong sink".into());
+    };
     if let Err(e) = file.sync_all() {
         cleanup(&tmp);
         return Err(format!(
@@ -661,53 +750,107 @@ async fn full_sync(
         }
     };
     server.loading.store(false, Ordering::Release);
-    let info = match res {
-        Ok(Ok(Some(info))) => info,
-        Ok(Ok(None)) => {
-            return Err("Failed trying to load the MASTER synchronization DB from disk: the temp file vanished".into());
+    let res = match res {
+        Ok(Ok(Some(info))) => Ok(info),
+        Ok(Ok(None)) => Err("the temp file vanished".to_string()),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(e.to_string()),
+    };
+    match res {
+        Ok(info) => {
+            if let Err(e) = std::fs::rename(&tmp, &dbfile) {
+                tracing::warn!(
+                    "Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}",
+                    dbfile.display()
+                );
+                cleanup(&tmp);
+            }
+            Ok(info)
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             cleanup(&tmp);
             // Whatever was loaded is not a consistent dataset.
             flush_all(server);
             st.inner.lock().history = false;
-            return Err(format!("Failed trying to load the MASTER synchronization DB from disk, check server logs. ({e})"));
+            Err(format!(
+                "Failed trying to load the MASTER synchronization DB from disk, check server logs. ({e})"
+            ))
         }
-        Err(e) => {
-            cleanup(&tmp);
-            flush_all(server);
-            st.inner.lock().history = false;
-            return Err(format!(
-                "Failed trying to load the MASTER synchronization DB from disk: {e}"
-            ));
-        }
-    };
-    if let Err(e) = std::fs::rename(&tmp, &dbfile) {
-        tracing::warn!("Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}", dbfile.display());
-        cleanup(&tmp);
     }
-    {
-        let mut ids = server.replids.lock();
-        ids.0 = if master_id.len() == 40 {
-            master_id.to_string()
-        } else {
-            crate::random_hex40()
+}
+
+/// Reads the payload chunks a `pump` sends (diskless load); end of data when it stops.
+struct ChanReader {
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.blocking_recv() {
+                Some(v) => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// `repl-diskless-load on-empty-db` (and `swapdb` on an empty dataset): the payload is parsed
+/// as it arrives, by a loader thread fed through a channel. Nothing is written to disk.
+async fn load_from_socket(
+    server: &Arc<Server>,
+    link: &mut Link,
+    mark: Option<&[u8]>,
+    left: u64,
+    gen: u64,
+) -> Result<crate::persistence::load::LoadInfo, String> {
+    let st = &server.repl_replica;
+    tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+    flush_all(server);
+    tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    server.loading.store(true, Ordering::Release);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    let s = server.clone();
+    let load = tokio::task::spawn_blocking(move || {
+        let reader = ChanReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
         };
-        ids.1 = "0".repeat(40);
-        ids.2 = -1;
+        let r = crate::persistence::load::load_from(&s, std::io::BufReader::new(reader));
+        s.loading.store(false, Ordering::Release);
+        r
+    });
+    let mut sink = Sink::Loader(tx);
+    let pumped = pump(server, link, mark, left, &mut sink, gen).await;
+    drop(sink);
+    let loaded = load.await;
+    server.loading.store(false, Ordering::Release);
+    let res = match (pumped, loaded) {
+        (Ok(()), Ok(Ok(info))) => Ok(info),
+        (Err(e), _) if e != "the loader stopped reading" => Err(e),
+        (_, Ok(Err(e))) => Err(format!(
+            "Failed trying to load the MASTER synchronization DB from socket, check server logs. ({e})"
+        )),
+        (_, Err(e)) => Err(format!(
+            "Failed trying to load the MASTER synchronization DB from socket: {e}"
+        )),
+        (Err(e), Ok(Ok(_))) => Err(e),
+    };
+    if res.is_err() {
+        flush_all(server);
+        st.inner.lock().history = false;
     }
-    server.log.reset_offset(master_off);
-    st.stream_db
-        .store(info.repl_stream_db.unwrap_or(0), Ordering::Relaxed);
-    server.replica_epoch.fetch_add(1, Ordering::AcqRel);
-    st.inner.lock().history = true;
-    tracing::info!("MASTER <-> REPLICA sync: Finished with success");
-    if eof_mark.is_some() {
-        link.send(&ack_bytes(master_off))
-            .await
-            .map_err(|e| format!("I/O error sending the first ACK to MASTER: {e}"))?;
-    }
-    Ok(())
+    res
 }
 
 /// Empties every database before a full-sync load (a running snapshot keeps its image).

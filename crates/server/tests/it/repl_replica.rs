@@ -657,3 +657,31 @@ fn fake_master_corrupt_and_truncated_rdb() {
     assert_eq!(psync, ["PSYNC", id.as_str(), &(applied + 1).to_string()]);
     drop(c);
 }
+
+/// `repl-diskless-load on-empty-db`: an empty replica parses the payload from the socket
+/// (EOF-marked and `$len` framing); no temp file is written.
+#[test]
+fn diskless_load_on_empty_db() {
+    for diskless_master in ["yes", "no"] {
+        let master = redis_master(&["--repl-diskless-sync", diskless_master]);
+        let mut m = master.conn();
+        populate(&mut m);
+        let replica = replica_of(&master, &["--repl-diskless-load", "on-empty-db"]);
+        let mut r = replica.conn();
+        wait_offsets(&mut m, &mut r);
+        assert_eq!(
+            digest(&mut m),
+            digest(&mut r),
+            "master diskless {diskless_master}"
+        );
+        assert!(
+            replica.log().contains("to parser"),
+            "loaded from the socket:\n{}",
+            replica.log()
+        );
+        assert!(!replica.dir().join("dump.rdb").exists());
+        live_writes(&mut m, "x");
+        wait_offsets(&mut m, &mut r);
+        assert_eq!(digest(&mut m), digest(&mut r));
+    }
+}
