@@ -605,7 +605,7 @@ fn timeout_or_io(e: String) -> String {
 /// True when no database holds a key.
 fn dataset_is_empty(server: &Server) -> bool {
     let all = server.keyspace.lock_all();
-    all.iter().all(|g| g.dbs.iter().all(|t| t.len() == 0))
+    all.iter().all(|g| g.dbs.iter().all(|t| t.is_empty()))
 }
 
 /// Where payload bytes go.
