@@ -1132,6 +1132,9 @@ fn apply(
     }
     let applied_pending = (unit.len() + raw.len()) as u64;
     server.repl_replica.inner.lock().unapplied = applied_pending;
+    crate::stats::Stats::add(&server.stats.commands, stats.commands);
+    crate::stats::Stats::add(&server.stats.hits, stats.hits);
+    crate::stats::Stats::add(&server.stats.misses, stats.misses);
     Ok(())
 }
 
