@@ -1228,7 +1228,10 @@ pub fn set_master(server: &Arc<Server>, host: String, port: u16) {
         }
         inner.state = LinkState::Connect;
     }
-    // The first byte we apply must not be preceded by a SELECT of our own making.
+    // Clients blocked on keys would otherwise wait for writes this node no longer makes.
+    server
+        .blocking
+        .unblock_all(crate::blocking::UNBLOCK_ROLE_CHANGE);
     tracing::info!("Connecting to MASTER {host}:{port}");
     spawn_link(server);
 }

@@ -428,6 +428,14 @@ fn replicaof_no_one_promotes() {
     assert_eq!(after["second_repl_offset"], (off + 1).to_string());
     assert_eq!(show(&r.cmd(&["SET", "b", "2"])), "+OK");
     assert_eq!(show(&r.cmd(&["GET", "a"])), "$1");
+    // A client blocked on the (now) master is released when it becomes a replica again.
+    let mut blocked = replica.conn();
+    blocked.send(&["BLPOP", "nolist", "0"]);
+    wait_until(
+        WAIT,
+        || field(&mut r, "clients", "blocked_clients") == "1",
+        "the BLPOP to block",
+    );
     assert_eq!(show(&r.cmd(&["REPLICAOF", "NO", "ONE"])), "+OK");
     // Master writes no longer arrive.
     m.cmd(&["SET", "a", "changed"]);
@@ -437,6 +445,10 @@ fn replicaof_no_one_promotes() {
     // Becoming a replica again: our history is unknown to the master, so a full sync.
     let port = master.port().to_string();
     assert_eq!(show(&r.cmd(&["REPLICAOF", "localhost", &port])), "+OK");
+    assert_eq!(
+        show(&blocked.read_frame()),
+        "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+    );
     wait_offsets(&mut m, &mut r);
     assert_eq!(show(&r.cmd(&["GET", "a"])), "$changed");
     assert_eq!(show(&r.cmd(&["GET", "b"])), "nil");
