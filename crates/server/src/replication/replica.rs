@@ -1374,3 +1374,179 @@ pub const COMMANDS: &[CommandSpec] = &[
         replicaof,
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn replica_server() -> Arc<Server> {
+        let s = Server::new(ferrodis_config::Config {
+            repl_backlog_size: 256 * 1024 * 1024,
+            ..Default::default()
+        });
+        s.replica.store(true, Ordering::Relaxed);
+        s
+    }
+
+    fn master_client(s: &Server, db: usize) -> Client {
+        let h = s.clients.register("master:0".into(), "test:0".into(), -1);
+        let mut c = Client::new(h, true);
+        c.is_master = true;
+        c.db = db;
+        c
+    }
+
+    fn cmd(out: &mut Vec<u8>, args: &[&str]) {
+        let v: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        encode(out, &v);
+    }
+
+    /// Feeds `bytes` to `apply` in chunks of `chunk` bytes, as reads would.
+    struct Feeder {
+        parser: RequestParser,
+        rbuf: BytesMut,
+        raw: BytesMut,
+        unit: BytesMut,
+        argv: Vec<Bytes>,
+        out: Vec<u8>,
+    }
+
+    impl Feeder {
+        fn new() -> Self {
+            Feeder {
+                parser: RequestParser::new(),
+                rbuf: BytesMut::new(),
+                raw: BytesMut::new(),
+                unit: BytesMut::new(),
+                argv: Vec::new(),
+                out: Vec::new(),
+            }
+        }
+        fn feed(&mut self, s: &Server, c: &mut Client, bytes: &[u8], chunk: usize) {
+            for part in bytes.chunks(chunk.max(1)) {
+                self.rbuf.extend_from_slice(part);
+                self.raw.extend_from_slice(part);
+                let r = apply(
+                    s,
+                    c,
+                    &mut self.parser,
+                    &mut self.rbuf,
+                    &mut self.raw,
+                    &mut self.unit,
+                    &mut self.argv,
+                    &mut self.out,
+                    0,
+                );
+                assert!(r.is_ok(), "{r:?}");
+            }
+        }
+    }
+
+    fn contents(s: &Server) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        for g in s.keyspace.lock_all() {
+            for (db, t) in g.dbs.iter().enumerate() {
+                for e in t.iter() {
+                    if let crate::keyspace::Value::Str(v) = &e.value {
+                        out.push((db, e.key.to_vec(), v.to_vec()));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The forwarded log is exactly the applied stream, and the ACK offset stops before an
+    /// open MULTI and excludes the GETACK itself.
+    #[test]
+    fn forwarded_bytes_and_offsets() {
+        let s = replica_server();
+        let mut c = master_client(&s, 0);
+        let mut f = Feeder::new();
+        let mut stream = Vec::new();
+        cmd(&mut stream, &["SELECT", "2"]);
+        cmd(&mut stream, &["SET", "a", "1"]);
+        cmd(&mut stream, &["ping"]);
+        let upto = stream.len();
+        cmd(&mut stream, &["MULTI"]);
+        cmd(&mut stream, &["INCR", "a"]);
+        f.feed(&s, &mut c, &stream, 3);
+        assert_eq!(s.log.offset(), upto as u64, "stops before the open MULTI");
+        let mut getack = Vec::new();
+        cmd(&mut getack, &["REPLCONF", "GETACK", "*"]);
+        let mut exec = Vec::new();
+        cmd(&mut exec, &["EXEC"]);
+        f.feed(&s, &mut c, &exec, 1000);
+        f.feed(&s, &mut c, &getack, 5);
+        let before_getack = (stream.len() + exec.len()) as u64;
+        assert_eq!(f.out, ack_bytes(before_getack));
+        stream.extend_from_slice(&exec);
+        stream.extend_from_slice(&getack);
+        let log = s.log.lock().read_from(0).unwrap_or_default();
+        assert_eq!(log, stream, "the log holds the stream byte for byte");
+        assert_eq!(stream_db(&s), 2);
+        assert_eq!(contents(&s), vec![(2, b"a".to_vec(), b"2".to_vec())]);
+    }
+
+    /// The snapshot invariant on a replica: a snapshot taken at O (with its repl-stream-db)
+    /// plus the forwarded log after O rebuilds the live dataset, with the stream applied
+    /// concurrently in small chunks (SELECTs, MULTI/EXEC, plain writes).
+    #[test]
+    fn replica_snapshot_plus_forwarded_log_equals_live_state() {
+        let s = replica_server();
+        let stop = Arc::new(AtomicBool::new(false));
+        let applier = {
+            let (s, stop) = (s.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut c = master_client(&s, 0);
+                let mut f = Feeder::new();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) || n < 2000 {
+                    let k = format!("k{}", (n * 7919) % 3000);
+                    let mut b = Vec::new();
+                    match n % 6 {
+                        0 => cmd(&mut b, &["SET", &k, &format!("v{n}")]),
+                        1 => cmd(&mut b, &["DEL", &k]),
+                        2 => cmd(&mut b, &["APPEND", &k, "x"]),
+                        3 => cmd(&mut b, &["SELECT", &(n % 4).to_string()]),
+                        4 => {
+                            cmd(&mut b, &["MULTI"]);
+                            cmd(&mut b, &["SET", &k, "m"]);
+                            cmd(&mut b, &["APPEND", &format!("o{n}"), "y"]);
+                            cmd(&mut b, &["EXEC"]);
+                        }
+                        _ => cmd(&mut b, &["INCR", &format!("c{}", n % 10)]),
+                    }
+                    f.feed(&s, &mut c, &b, 1 + (n as usize % 17));
+                    n += 1;
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        let mut rdb = Vec::new();
+        let info = crate::persistence::snapshot::snapshot_to(
+            &s,
+            &mut rdb,
+            ferrodis_rdb::WriteOptions::default(),
+        );
+        let Ok(info) = info else {
+            panic!("snapshot failed: {info:?}")
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        stop.store(true, Ordering::Relaxed);
+        assert!(applier.join().is_ok());
+        let r = replica_server();
+        let loaded = crate::persistence::load::load_from(&r, &rdb[..]);
+        let Ok(loaded) = loaded else {
+            panic!("load failed: {loaded:?}")
+        };
+        assert_eq!(loaded.repl_offset, Some(info.offset as i64));
+        let tail = s.log.lock().read_from(info.offset).unwrap_or_default();
+        let mut c = master_client(&r, loaded.repl_stream_db.unwrap_or(0));
+        let mut f = Feeder::new();
+        f.feed(&r, &mut c, &tail, 4096);
+        assert_eq!(contents(&r), contents(&s));
+    }
+}
