@@ -374,10 +374,12 @@ async fn run_link(server: &Arc<Server>, host: &str, port: u16, gen: u64) -> Resu
     tracing::info!("MASTER <-> REPLICA sync started");
     st.set_state(LinkState::Handshake);
     st.touch_io();
+    // Handshake replies: a 5 s per-read limit as Redis's `repl_syncio_timeout` (a master
+    // that waits before answering PSYNC sends a newline a second).
     let mut link = Link {
         sock,
         buf: BytesMut::with_capacity(64 * 1024),
-        timeout: repl_timeout,
+        timeout: repl_timeout.min(Duration::from_secs(5)),
     };
     let io = |e: String| format!("Error reply to PING from master: {e}");
     link.send(b"*1\r\n$4\r\nPING\r\n").await.map_err(io)?;
@@ -466,6 +468,7 @@ async fn run_link(server: &Arc<Server>, host: &str, port: u16, gen: u64) -> Resu
         }
     };
     let mut pre_psync = false;
+    link.timeout = repl_timeout;
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
         let id = it.next().unwrap_or("").to_string();
@@ -730,6 +733,8 @@ async fn load_via_disk(
     }
     drop(file);
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+    // From here on the old dataset is gone: its history can no longer be continued.
+    st.inner.lock().history = false;
     flush_all(server);
     tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     server.loading.store(true, Ordering::Release);
@@ -815,6 +820,8 @@ async fn load_from_socket(
 ) -> Result<crate::persistence::load::LoadInfo, String> {
     let st = &server.repl_replica;
     tracing::info!("MASTER <-> REPLICA sync: Flushing old data");
+    // From here on the old dataset is gone: its history can no longer be continued.
+    st.inner.lock().history = false;
     flush_all(server);
     tracing::info!("MASTER <-> REPLICA sync: Loading DB in memory");
     server.loading.store(true, Ordering::Release);
