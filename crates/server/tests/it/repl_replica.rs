@@ -703,3 +703,55 @@ fn diskless_load_on_empty_db() {
         assert_eq!(digest(&mut m), digest(&mut r));
     }
 }
+
+/// A full sync and link losses while the master takes writes in several databases: the
+/// stream that follows the payload (and the backlog after a reconnect) must be applied from
+/// the exact byte the RDB ended at. Local writes on a writable replica are not propagated.
+#[test]
+fn sync_under_write_load() {
+    for diskless in ["yes", "no"] {
+        let master = redis_master(&["--repl-diskless-sync", diskless]);
+        let mut m = master.conn();
+        m.cmd(&["DEBUG", "POPULATE", "20000", "key", "100"]);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            let port = master.port();
+            std::thread::spawn(move || {
+                let mut w = Conn::connect(port);
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let db = (n % 4).to_string();
+                    w.cmd(&["SELECT", &db]);
+                    w.cmd(&["INCR", "counter"]);
+                    w.cmd(&["SET", &format!("w{}", n % 500), &n.to_string()]);
+                    w.cmd(&["RPUSH", "list", &n.to_string()]);
+                    w.cmd(&["MULTI"]);
+                    w.cmd(&["HINCRBY", "hash", &format!("f{}", n % 50), "1"]);
+                    w.cmd(&["ZINCRBY", "zset", "1", &format!("m{}", n % 50)]);
+                    w.cmd(&["EXEC"]);
+                    n += 1;
+                }
+                n
+            })
+        };
+        let replica = replica_of(&master, &[]);
+        let mut r = replica.conn();
+        wait_link_up(&mut r);
+        for _ in 0..2 {
+            m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+            wait_link_up(&mut r);
+        }
+        assert_eq!(
+            show(&r.cmd(&["CONFIG", "SET", "replica-read-only", "no"])),
+            "+OK"
+        );
+        assert_eq!(show(&r.cmd(&["SET", "local-only", "1"])), "+OK");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let n = writer.join().unwrap_or(0);
+        assert!(n > 0);
+        assert_eq!(show(&r.cmd(&["DEL", "local-only"])), ":1");
+        wait_offsets(&mut m, &mut r);
+        assert_eq!(digest(&mut m), digest(&mut r), "master diskless {diskless}");
+    }
+}
