@@ -72,6 +72,8 @@ pub struct Waiter {
 pub const UNBLOCK_TIMEOUT: u8 = 1;
 /// `CLIENT UNBLOCK id ERROR`.
 pub const UNBLOCK_ERROR: u8 = 2;
+/// REPLICAOF host port: every blocked client gets `-UNBLOCKED ... (master -> replica?)`.
+pub const UNBLOCK_ROLE_CHANGE: u8 = 3;
 
 /// A parked client's waiter and the `(db, key)`s it is queued on.
 type ParkedClient = (Arc<Waiter>, Vec<(usize, Bytes)>);
@@ -171,6 +173,15 @@ impl Blocking {
                     w.notify.notify_one();
                 }
             }
+        }
+    }
+
+    /// Unblocks every blocked client with `how` (REPLICAOF: the role changed).
+    pub fn unblock_all(&self, how: u8) {
+        let inner = self.inner.lock();
+        for (w, _) in inner.clients.values() {
+            w.unblock.store(how, Ordering::Release);
+            w.notify.notify_one();
         }
     }
 
@@ -306,6 +317,12 @@ pub async fn park(
         let how = waiter.unblock.swap(0, Ordering::AcqRel);
         if timed_out || how == UNBLOCK_TIMEOUT {
             dispatch::encode_reply(client, Ok(req.timeout_reply), wbuf);
+            return true;
+        }
+        if how == UNBLOCK_ROLE_CHANGE {
+            let e = CommandError::new("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            server.note_error(&e.0);
+            dispatch::encode_reply(client, Err(e), wbuf);
             return true;
         }
         if how == UNBLOCK_ERROR {

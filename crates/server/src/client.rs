@@ -64,6 +64,10 @@ pub struct Client {
     pub extra_replies: Vec<ferrodis_resp::Frame>,
     /// REPLCONF state and a pending replication hand-off (see `replication::master`).
     pub repl: Option<Box<crate::replication::master::ClientRepl>>,
+    /// Master link only (replica side): the raw stream bytes of the command being applied,
+    /// appended to the log by dispatch (or EXEC) in place of re-encoded effects, under the
+    /// same locks that applied it. See `replication::replica`.
+    pub master_raw: Option<Bytes>,
 }
 
 impl Client {
@@ -90,6 +94,7 @@ impl Client {
             subscriptions: 0,
             extra_replies: Vec::new(),
             repl: None,
+            master_raw: None,
         }
     }
 
@@ -166,6 +171,10 @@ impl ClientHandle {
     /// Asks the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
+        // Several tasks may wait on one connection (the command loop holds a registered
+        // waiter for its whole life, a replica link adds its own): wake all of them, and
+        // leave a permit for one that starts waiting later.
+        self.kill_notify.notify_waiters();
         self.kill_notify.notify_one();
     }
 

@@ -222,6 +222,14 @@ fn precheck(
             }
         }
     }
+    if server.is_replica()
+        && !client.is_master
+        && cmd.flags & flags::STALE == 0
+        && !server.master_link_up.load(Ordering::Acquire)
+        && !server.config.read().replica_serve_stale_data
+    {
+        return Err(crate::replication::replica::masterdown_error());
+    }
     if cmd.flags & flags::WRITE != 0
         && !client.is_master
         && server.is_replica()
@@ -334,7 +342,16 @@ pub fn call(
     if ctx.dirty > 0 {
         server.dirty.fetch_add(ctx.dirty, Ordering::Relaxed);
     }
-    if verbatim || !ctx.effects.cmds.is_empty() {
+    if ctx.client.is_master || server.is_replica() {
+        // Replica side: forward the master's bytes verbatim, still under the locks (after
+        // MULTI they wait for EXEC); a replica never logs effects of its own
+        // (replication::replica).
+        if ctx.client.multi.is_none() {
+            if let Some(raw) = ctx.client.master_raw.take() {
+                server.log.append_raw(&raw);
+            }
+        }
+    } else if verbatim || !ctx.effects.cmds.is_empty() {
         // Still holding the shard locks: log order = apply order for these keys.
         let own = verbatim.then_some((ctx.client.db, args));
         server.log.append_parts(&ctx.effects.cmds, own);

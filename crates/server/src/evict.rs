@@ -319,13 +319,16 @@ fn delete(server: &Server, shard: usize, db: usize, key: &[u8], volatile: bool) 
     }
     server.snapshots.before_key_touch(&mut g, key);
     let removed = g.dbs[db].remove(key);
-    server.log.append(
-        &[(
-            db,
-            vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
-        )],
-        false,
-    );
+    // A replica (replica-ignore-maxmemory no) evicts but never logs: its log is its master's.
+    if !server.is_replica() {
+        server.log.append(
+            &[(
+                db,
+                vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
+            )],
+            false,
+        );
+    }
     drop(g);
     drop(removed);
     server.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);

@@ -243,16 +243,8 @@ fn section(server: &Server, name: &str, out: &mut String) {
             };
             out.push_str("# Replication\r\n");
             match &cfg.replicaof {
-                Some(r) => {
-                    let _ = write!(
-                        out,
-                        "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\nmaster_sync_in_progress:0\r\nslave_read_repl_offset:{offset}\r\nslave_repl_offset:{offset}\r\nslave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
-                        r.host,
-                        r.port,
-                        cfg.replica_priority,
-                        cfg.replica_read_only as u8,
-                    );
-                }
+                // The role:slave block belongs to the replica side.
+                Some(_) => crate::replication::replica::info_block(server, &cfg, out),
                 None => out.push_str("role:master\r\n"),
             }
             crate::replication::master::info_lines(server, out);

@@ -84,6 +84,9 @@ pub async fn load_at_startup(server: &Arc<Server>) -> Result<(), String> {
             );
             if let (Some(id), Some(off)) = (info.replid, info.repl_offset) {
                 server.restore_repl_state(&id, off);
+                if id.len() == 40 && off >= 0 {
+                    server.repl_replica.note_restored(info.repl_stream_db);
+                }
             }
             Ok(())
         }
@@ -129,6 +132,8 @@ pub struct Server {
     /// Bumped to disconnect every replica of this node (our own full sync from a new master,
     /// a replication id change). Replica links compare it with the value they started with.
     pub replica_epoch: AtomicU64,
+    /// Replica side of replication: link state for INFO/ROLE (`replication::replica`).
+    pub repl_replica: replication::replica::ReplicaState,
     /// `requirepass`, cached for new connections and AUTH.
     pub requirepass: RwLock<Option<Bytes>>,
     /// Number of MONITOR clients.
@@ -220,6 +225,7 @@ impl Server {
             replica_read_only: AtomicBool::new(config.replica_read_only),
             master_link_up: AtomicBool::new(false),
             replica_epoch: AtomicU64::new(0),
+            repl_replica: Default::default(),
             requirepass: RwLock::new(requirepass),
             monitors: AtomicUsize::new(0),
             monitor_tx,

@@ -42,9 +42,15 @@ pub fn timestamp(ms: i64) -> String {
     )
 }
 
-struct RedisFormat {
-    role: char,
+/// Whether log lines carry Redis's replica mark (`S`) instead of the master's (`M`).
+static REPLICA_ROLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets the role letter of the following log lines (`pid:S` on a replica, as Redis).
+pub fn set_replica_role(replica: bool) {
+    REPLICA_ROLE.store(replica, std::sync::atomic::Ordering::Relaxed);
 }
+
+struct RedisFormat;
 
 impl<S, N> FormatEvent<S, N> for RedisFormat
 where
@@ -66,7 +72,11 @@ where
             w,
             "{}:{} {} {} ",
             std::process::id(),
-            self.role,
+            if REPLICA_ROLE.load(std::sync::atomic::Ordering::Relaxed) {
+                'S'
+            } else {
+                'M'
+            },
             timestamp(crate::util::now_ms()),
             mark
         )?;
@@ -101,7 +111,7 @@ pub fn init(logfile: &str, level: ferrodis_config::LogLevel) -> Result<(), Strin
     };
     let builder = tracing_subscriber::fmt()
         .with_max_level(max)
-        .event_format(RedisFormat { role: 'M' });
+        .event_format(RedisFormat);
     if logfile.is_empty() {
         let _ = builder.with_writer(std::io::stdout).try_init();
     } else {

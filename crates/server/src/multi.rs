@@ -324,7 +324,14 @@ pub fn exec_queued(
         server.dirty.fetch_add(dirty, Ordering::Relaxed);
     }
     // Still holding every lock the transaction needed: one unit in the log.
-    server.log.append(&all, all.len() > 1);
+    if ctx.client.is_master || server.is_replica() {
+        // Replica side: the master's MULTI..EXEC bytes, verbatim (replication::replica).
+        if let Some(raw) = ctx.client.master_raw.take() {
+            server.log.append_raw(&raw);
+        }
+    } else {
+        server.log.append(&all, all.len() > 1);
+    }
     drop(ctx);
     replies
 }

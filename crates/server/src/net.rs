@@ -452,6 +452,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     }
     tokio::spawn(crate::persistence::cron(server.clone()));
     tracing::info!("Ready to accept connections tcp");
+    crate::replication::replica::start(&server);
     let mut rx = server.shutdown.subscribe();
     while !*rx.borrow() {
         if rx.changed().await.is_err() {

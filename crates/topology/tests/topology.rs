@@ -480,7 +480,6 @@ fn replicas_serve_what_the_master_set_redis_chain() {
 }
 
 #[test]
-#[ignore = "needs replication (branches repl-master/repl-replica)"]
 fn replicas_serve_what_the_master_set_ferrodis() {
     replicas_serve_what_the_master_set(Server::Ferrodis, &[]);
 }

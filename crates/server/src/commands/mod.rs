@@ -176,6 +176,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     bitmap::COMMANDS,
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
+    crate::replication::replica::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

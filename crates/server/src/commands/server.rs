@@ -681,14 +681,8 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ROLE`
 fn role(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     let cfg = ctx.server.config.read();
-    match &cfg.replicaof {
-        Some(r) => Ok(Frame::Array(vec![
-            Frame::bulk(b"slave"),
-            Frame::Bulk(Bytes::from(r.host.clone())),
-            Frame::Integer(r.port as i64),
-            Frame::bulk(b"connect"),
-            Frame::Integer(-1),
-        ])),
+    match crate::replication::replica::role_reply(ctx.server, &cfg) {
+        Some(reply) => Ok(reply),
         None => Ok(crate::replication::master::role_reply(ctx.server)),
     }
 }

@@ -18,6 +18,8 @@ pub struct LoadInfo {
     pub replid: Option<String>,
     /// `repl-offset` AUX field, if any.
     pub repl_offset: Option<i64>,
+    /// `repl-stream-db` AUX field, if any.
+    pub repl_stream_db: Option<usize>,
 }
 
 /// Converts a decoded RDB value into the keyspace's representation. `None` for empty
@@ -62,6 +64,12 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
             }
             Item::Aux { key, value } => match key.as_slice() {
                 b"repl-id" => info.replid = Some(String::from_utf8_lossy(&value).into_owned()),
+                b"repl-stream-db" => {
+                    info.repl_stream_db = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .filter(|&d: &usize| (d as u64) < dbs)
+                }
                 b"repl-offset" => {
                     info.repl_offset = std::str::from_utf8(&value)
                         .ok()

@@ -173,7 +173,8 @@ pub fn save_empty_after_flushall(server: &Server) -> std::io::Result<()> {
         &tmp,
         |bw| {
             let mut w = ferrodis_rdb::Writer::new(bw, opts)?;
-            snapshot::write_aux(&mut w, &replid, offset)?;
+            let db = crate::replication::replica::stream_db(server);
+            snapshot::write_aux(&mut w, &replid, offset, db)?;
             w.finish()?;
             Ok(())
         },

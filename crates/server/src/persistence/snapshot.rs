@@ -198,7 +198,12 @@ impl<W: Write> Write for CrcWriter<W> {
 }
 
 /// The AUX fields Redis 7.0 writes, in its order.
-pub fn write_aux<W: Write>(w: &mut Writer<W>, replid: &str, offset: u64) -> io::Result<()> {
+pub fn write_aux<W: Write>(
+    w: &mut Writer<W>,
+    replid: &str,
+    offset: u64,
+    stream_db: usize,
+) -> io::Result<()> {
     w.aux(b"redis-ver", crate::REDIS_VERSION.as_bytes())?;
     w.aux(b"redis-bits", b"64")?;
     w.aux(
@@ -206,7 +211,7 @@ pub fn write_aux<W: Write>(w: &mut Writer<W>, replid: &str, offset: u64) -> io::
         (crate::util::now_ms() / 1000).to_string().as_bytes(),
     )?;
     w.aux(b"used-mem", crate::info::rss_bytes().to_string().as_bytes())?;
-    w.aux(b"repl-stream-db", b"0")?;
+    w.aux(b"repl-stream-db", stream_db.to_string().as_bytes())?;
     w.aux(b"repl-id", replid.as_bytes())?;
     w.aux(b"repl-offset", offset.to_string().as_bytes())?;
     w.aux(b"aof-base", b"0")
@@ -247,10 +252,11 @@ pub fn snapshot_to_at<W: Write>(
     *OPTS.lock() = opts;
     // 1. Barrier.
     let epoch = snaps.last_epoch.fetch_add(1, Ordering::Relaxed) + 1;
-    let (offset, replid, dirty, generation) = {
+    let (offset, replid, dirty, generation, stream_db) = {
         let guards = server.keyspace.lock_all();
         server.log.force_select();
         let offset = server.log.offset();
+        let stream_db = crate::replication::replica::stream_db(server);
         let replid = server.replids.lock().0.clone();
         // Writers add to `dirty` before releasing their shard locks: exact at the barrier.
         let dirty = server.dirty.load(Ordering::Relaxed);
@@ -258,7 +264,7 @@ pub fn snapshot_to_at<W: Write>(
         snaps.pending.lock().clear();
         snaps.active_epoch.store(epoch, Ordering::Release);
         drop(guards);
-        (offset, replid, dirty, generation)
+        (offset, replid, dirty, generation, stream_db)
     };
     on_barrier(offset, &replid);
     let aborted = || {
@@ -273,7 +279,7 @@ pub fn snapshot_to_at<W: Write>(
     };
     let result = (|| {
         let mut w = Writer::new(CrcWriter { inner: out, crc: 0 }, opts)?;
-        write_aux(&mut w, &replid, offset)?;
+        write_aux(&mut w, &replid, offset, stream_db)?;
         let mut sink = w.into_inner();
         // 2. Worker: every shard, in order, unless a writer already did it.
         for i in 0..SHARDS {

@@ -698,6 +698,15 @@ async fn wait_acks(
     result
 }
 
+/// Drops every replica link now: our replication history changed (promotion, a full sync
+/// from a new master, a new replid from ours), so sub-replicas must PSYNC again.
+pub fn drop_replica_links(server: &Server) {
+    server.replica_epoch.fetch_add(1, Ordering::AcqRel);
+    for r in server.repl_master.replicas.lock().iter() {
+        r.handle.kill_notify.notify_waiters();
+    }
+}
+
 /// Removes the link from the registry and the log when it ends, however it ends.
 struct LinkGuard<'a> {
     server: &'a Server,
@@ -776,7 +785,7 @@ async fn serve_replica(
     let (mut rd, mut wr) = sock.split();
     let end = tokio::select! {
         e = link_reader(server, &info, &mut rd, rbuf) => e,
-        e = link_writer(server, &info, &mut wr, action, &repl) => e,
+        e = link_writer(server, &info, &mut wr, action, &repl, epoch) => e,
         e = link_watchdog(server, &info, epoch) => e,
     };
     match end {
@@ -962,6 +971,7 @@ async fn link_writer(
     wr: &mut tokio::net::tcp::WriteHalf<'_>,
     action: Action,
     repl: &ClientRepl,
+    epoch: u64,
 ) -> End {
     let from = match action {
         Action::Continue { from, replid } => {
@@ -985,7 +995,7 @@ async fn link_writer(
     info.ack_time_ms
         .store(crate::util::now_ms(), Ordering::Relaxed);
     refresh_good_replicas(server);
-    stream_log(server, info, wr, from).await
+    stream_log(server, info, wr, from, epoch).await
 }
 
 /// Full resynchronization. `Ok(Some(offset))`: stream from there; `Ok(None)`: done (rdb-only).
@@ -1177,7 +1187,12 @@ async fn filtered_sync(
     server.repl_master.sync_full.fetch_add(1, Ordering::Relaxed);
     let rdb = (|| {
         let mut w = ferrodis_rdb::Writer::new(Vec::new(), write_options(server))?;
-        crate::persistence::snapshot::write_aux(&mut w, &replid, offset)?;
+        crate::persistence::snapshot::write_aux(
+            &mut w,
+            &replid,
+            offset,
+            crate::replication::replica::stream_db(server),
+        )?;
         w.finish()
     })()
     .map_err(|e| End::Error(format!("Building the filtered RDB failed: {e}")))?;
@@ -1244,6 +1259,7 @@ async fn stream_log(
     info: &ReplicaInfo,
     wr: &mut tokio::net::tcp::WriteHalf<'_>,
     from: u64,
+    epoch: u64,
 ) -> End {
     struct Reader<'a>(&'a Server);
     impl Drop for Reader<'_> {
@@ -1275,6 +1291,12 @@ async fn stream_log(
                     info.ip, info.port
                 ));
             }
+        }
+        // Bytes read after an epoch bump may belong to a new history (REPLICAOF NO ONE, a
+        // full sync from a new master): they must not reach a link of the old one. The bump
+        // happens before any such append, so checking after the read is enough.
+        if server.replica_epoch.load(Ordering::Acquire) != epoch {
+            return End::Quiet;
         }
         if !buf.is_empty() {
             if !write(wr, info, &buf).await {

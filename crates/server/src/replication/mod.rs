@@ -12,5 +12,6 @@
 
 pub mod log;
 pub mod master;
+pub mod replica;
 
 pub use log::ReplLog;

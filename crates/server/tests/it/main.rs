@@ -11,6 +11,7 @@
 //! * `tools`: redis-py, redis-benchmark and redis-cli against ferrodis.
 //! * `differential`: the same scripts against redis-server 7.0; replies must be identical.
 //! * `repl_master`: the master side of replication with real redis-server replicas.
+//! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
 
 mod connection;
@@ -20,7 +21,9 @@ mod keys;
 mod maxmemory;
 mod protocol;
 mod random_diff;
+mod repl_chain;
 mod repl_master;
+mod repl_replica;
 mod replog;
 mod seed;
 mod server;
