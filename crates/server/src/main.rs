@@ -46,6 +46,7 @@ fn run(config: Config) -> i32 {
             return 1;
         }
     }
+    logging::set_replica_role(config.replicaof.is_some());
     if let Err(e) = logging::init(&config.logfile, config.loglevel) {
         eprintln!("{e}");
         return 1;
