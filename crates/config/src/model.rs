@@ -189,6 +189,8 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit` in bytes.
     pub client_query_buffer_limit: u64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog longer than this becomes dense.
+    pub hll_sparse_max_bytes: u64,
     /// `client-output-buffer-limit`.
     pub client_output_buffer_limit: ClientOutputBufferLimits,
     /// `io-threads`.
@@ -386,6 +388,7 @@ impl Default for Config {
             maxclients: 10000,
             proto_max_bulk_len: 512 << 20,
             client_query_buffer_limit: 1 << 30,
+            hll_sparse_max_bytes: 3000,
             client_output_buffer_limit: ClientOutputBufferLimits::default(),
             io_threads: 1,
             io_threads_do_reads: false,

@@ -828,7 +828,15 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     int_f!("list-max-listpack-size", ["list-max-ziplist-size"], list_max_listpack_size: i32, i32::MIN as i64, I32, "-2", RT),
     int_f!("list-compress-depth", [], list_compress_depth: u32, 0, I32, "0", RT),
-    other!("hll-sparse-max-bytes", [], mem(0, M64), "3000", RT),
+    mem_f!(
+        "hll-sparse-max-bytes",
+        [],
+        hll_sparse_max_bytes,
+        0,
+        M64,
+        "3000",
+        RT
+    ),
     other!("stream-node-max-bytes", [], mem(0, M64), "4096", RT),
     other!("stream-node-max-entries", [], int(0, I64), "100", RT),
     // --- observability

@@ -10,6 +10,7 @@
 pub mod bitmap;
 pub mod connection;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod persist;
@@ -174,6 +175,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     crate::multi::COMMANDS,
     crate::pubsub::COMMANDS,
     bitmap::COMMANDS,
+    hll::COMMANDS,
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,

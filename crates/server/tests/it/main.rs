@@ -5,11 +5,13 @@
 //! * `keys`: generic key commands, SCAN guarantees, MOVE/COPY/SWAPDB.
 //! * `server`: INFO, COMMAND, TIME, DEBUG, MONITOR, SLOWLOG, CONFIG.
 //! * `expiry`: lazy and active expiry.
+//! * `hll`: HyperLogLog replies and bytes vs redis-server 7.0, replicated both ways.
 //! * `maxmemory`: used_memory, eviction policies, OOM, OBJECT IDLETIME/FREQ.
 //! * `protocol`: raw RESP bytes: malformed input, inline commands, pipelining, limits.
 //! * `seed`: config files, pidfile, signals, SHUTDOWN, daemonize, start-up errors.
 //! * `tools`: redis-py, redis-benchmark and redis-cli against ferrodis.
 //! * `differential`: the same scripts against redis-server 7.0; replies must be identical.
+//! * `repl_chain`: chains and mixed topologies of ferrodis and redis-server 7.0 nodes.
 //! * `repl_master`: the master side of replication with real redis-server replicas.
 //! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
@@ -17,6 +19,7 @@
 mod connection;
 mod differential;
 mod expiry;
+mod hll;
 mod keys;
 mod maxmemory;
 mod protocol;
