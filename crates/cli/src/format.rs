@@ -87,6 +87,11 @@ pub fn tty(frame: &Frame, prefix: &str, out: &mut Vec<u8>) {
         Frame::Double(d) => {
             out.extend_from_slice(format!("(double) {}\n", fmt_double(*d)).as_bytes())
         }
+        Frame::DoubleText(t) => {
+            out.extend_from_slice(b"(double) ");
+            out.extend_from_slice(t);
+            out.push(b'\n');
+        }
         Frame::BigNumber(b) => {
             out.extend_from_slice(b"(big number) ");
             out.extend_from_slice(b);
@@ -184,6 +189,7 @@ pub fn raw(frame: &Frame, mb_delim: &[u8], out: &mut Vec<u8>) {
         Frame::Boolean(b) => out.extend_from_slice(if *b { b"(true)" } else { b"(false)" }),
         Frame::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Frame::Double(d) => out.extend_from_slice(fmt_double(*d).as_bytes()),
+        Frame::DoubleText(t) => out.extend_from_slice(t),
         Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -216,6 +222,7 @@ pub fn csv(frame: &Frame, out: &mut Vec<u8>) {
         Frame::BigNumber(b) => out.extend_from_slice(b),
         Frame::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Frame::Double(d) => out.extend_from_slice(fmt_double(*d).as_bytes()),
+        Frame::DoubleText(t) => out.extend_from_slice(t),
         Frame::Null | Frame::NullArray => out.extend_from_slice(b"NULL"),
         Frame::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {

@@ -114,6 +114,15 @@ impl Frame {
                     put_bulk(out, s.as_bytes());
                 }
             }
+            Frame::DoubleText(s) => {
+                if resp3 {
+                    out.put_u8(b',');
+                    out.put_slice(s);
+                    out.put_slice(b"\r\n");
+                } else {
+                    put_bulk(out, s);
+                }
+            }
             Frame::Boolean(b) => {
                 if resp3 {
                     out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });

@@ -21,6 +21,9 @@ pub enum Frame {
     Array(Vec<Frame>),
     /// RESP3 `,1.5`; RESP2 sends it as a bulk string.
     Double(f64),
+    /// A double already formatted by the server (Redis's "human" long double text for
+    /// coordinates): RESP3 `,<text>`, RESP2 a bulk string of the same text.
+    DoubleText(Bytes),
     /// RESP3 `#t`; RESP2 sends `:1`/`:0`.
     Boolean(bool),
     /// RESP3 `(12345...`; RESP2 sends a bulk string.

@@ -619,6 +619,7 @@ pub fn show(f: &Frame) -> String {
         Frame::NullArray => "*nil".into(),
         Frame::Array(v) => format!("[{}]", list(v)),
         Frame::Double(d) => format!(",{}", ferrodis_resp::fmt_double(*d)),
+        Frame::DoubleText(t) => format!(",{}", s(t)),
         Frame::Boolean(b) => format!("#{}", if *b { "t" } else { "f" }),
         Frame::BigNumber(b) => format!("({}", s(b)),
         Frame::Verbatim(t, b) => format!("={}:{}", s(t), s(b)),

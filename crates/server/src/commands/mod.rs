@@ -9,6 +9,7 @@
 
 pub mod bitmap;
 pub mod connection;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -176,6 +177,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     crate::pubsub::COMMANDS,
     bitmap::COMMANDS,
     hll::COMMANDS,
+    geo::COMMANDS,
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,

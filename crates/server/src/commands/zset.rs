@@ -191,7 +191,7 @@ fn limits(ctx: &Ctx) -> Limits {
 
 /// Stores `pairs` at `dst` (deleting it when empty, with a `del` event when it existed);
 /// returns the new cardinality. `event` is notified when something was stored.
-fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>, event: &str) -> i64 {
+pub(crate) fn store(ctx: &mut Ctx, dst: &[u8], pairs: Vec<(Vec<u8>, f64)>, event: &str) -> i64 {
     ctx.expire_if_needed(ctx.db(), dst);
     let existed = ctx.table(dst).remove(dst).is_some();
     if pairs.is_empty() {
@@ -233,7 +233,7 @@ fn pairs_reply(ctx: &Ctx, items: &[(&[u8], f64)], withscores: bool) -> Frame {
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
-fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
     let mut i = 2;

@@ -5,6 +5,7 @@
 //! * `keys`: generic key commands, SCAN guarantees, MOVE/COPY/SWAPDB.
 //! * `server`: INFO, COMMAND, TIME, DEBUG, MONITOR, SLOWLOG, CONFIG.
 //! * `expiry`: lazy and active expiry.
+//! * `geo`: geospatial replies, scores and result order vs redis-server 7.0, replicated both ways.
 //! * `hll`: HyperLogLog replies and bytes vs redis-server 7.0, replicated both ways.
 //! * `maxmemory`: used_memory, eviction policies, OOM, OBJECT IDLETIME/FREQ.
 //! * `protocol`: raw RESP bytes: malformed input, inline commands, pipelining, limits.
@@ -19,6 +20,7 @@
 mod connection;
 mod differential;
 mod expiry;
+mod geo;
 mod hll;
 mod keys;
 mod maxmemory;
