@@ -14,6 +14,8 @@
 
 use bytes::BytesMut;
 pub use ferrodis_resp::Frame;
+
+pub mod repl;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -517,22 +517,33 @@ fn is_hll(s: &[u8]) -> bool {
 }
 
 /// The HLL bytes at `key` (a copy), None when absent; type and format errors as Redis.
-fn read_hll(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
-    match ctx.lookup_read(key) {
+/// `write` looks the key up for writing (no hit/miss counted), as PFADD/PFMERGE/PFDEBUG do.
+fn load_hll(ctx: &mut Ctx, key: &[u8], write: bool) -> Result<Option<Vec<u8>>, CommandError> {
+    let entry = if write {
+        ctx.lookup_write(key).map(|e| &*e)
+    } else {
+        ctx.lookup_read(key)
+    };
+    match entry {
         None => Ok(None),
         Some(Entry {
             value: Value::Str(s),
             ..
-        }) => {
-            let b = s.as_slice();
-            if is_hll(b) {
-                Ok(Some(b.to_vec()))
-            } else {
-                Err(NOT_HLL)
-            }
-        }
+        }) if is_hll(s.as_slice()) => Ok(Some(s.as_slice().to_vec())),
+        Some(Entry {
+            value: Value::Str(_),
+            ..
+        }) => Err(NOT_HLL),
         Some(_) => Err(err::WRONGTYPE),
     }
+}
+
+fn read_hll(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
+    load_hll(ctx, key, false)
+}
+
+fn write_hll(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
+    load_hll(ctx, key, true)
 }
 
 /// Stores `hll` as the value of `key`, keeping its TTL.
@@ -550,25 +561,6 @@ fn store(ctx: &mut Ctx, key: &[u8], hll: Vec<u8>) {
 
 fn max_bytes(ctx: &Ctx) -> u64 {
     ctx.server.config.read().hll_sparse_max_bytes
-}
-
-/// The HLL at `key` for writing: None when absent, a type/format error otherwise.
-fn write_hll(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
-    match ctx.lookup_write(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => {
-            let b = s.as_slice();
-            if is_hll(b) {
-                Ok(Some(b.to_vec()))
-            } else {
-                Err(NOT_HLL)
-            }
-        }
-        Some(_) => Err(err::WRONGTYPE),
-    }
 }
 
 /// `PFADD key [element ...]`: 1 if the HLL was created or a register changed.

@@ -4,7 +4,7 @@
 
 use crate::differential::run_script;
 use crate::BIN;
-use ferrodis_test_support::{wait_until, Conn, TestServer};
+use ferrodis_test_support::{repl, TestServer};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -227,31 +227,11 @@ fn geo_examples_errors_and_resp3() {
     );
 }
 
-fn digest(c: &mut Conn) -> String {
-    c.cmd(&["DEBUG", "DIGEST"]).to_text()
-}
-
-fn offset(c: &mut Conn) -> i64 {
-    let text = c.cmd(&["INFO", "replication"]).to_text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1)
-}
-
 /// GEOADD/GEOSEARCHSTORE/GEORADIUS STORE on `master`; `replica` must end identical.
 fn geo_replicates(master: &TestServer, replica: &TestServer) {
     let mut m = master.conn();
     let mut r = replica.conn();
-    wait_until(
-        Duration::from_secs(60),
-        || {
-            r.cmd(&["INFO", "replication"])
-                .to_text()
-                .contains("master_link_status:up")
-        },
-        "the replica's link is up",
-    );
+    repl::wait_link_up(replica, Duration::from_secs(60));
     let mut args = vec!["GEOADD".to_string(), "places".into()];
     for i in 0..300 {
         let lon = -10.0 + (i % 30) as f64 * 0.7;
@@ -262,11 +242,7 @@ fn geo_replicates(master: &TestServer, replica: &TestServer) {
     m.run("GEOADD places XX CH 1 1 p1");
     m.run("GEOSEARCHSTORE near places FROMMEMBER p10 BYRADIUS 300 km ASC COUNT 20 STOREDIST");
     m.run("GEORADIUS places 0 40 500 km STORE within");
-    wait_until(
-        Duration::from_secs(60),
-        || offset(&mut m) == offset(&mut r) && digest(&mut m) == digest(&mut r),
-        "the replica has the master's offset and digest",
-    );
+    repl::wait_in_sync(master, &[replica], Duration::from_secs(60));
     for k in ["places", "near", "within"] {
         assert_eq!(
             m.cmd(&["ZRANGE", k, "0", "-1", "WITHSCORES"]).to_text(),

@@ -4,7 +4,7 @@
 
 use crate::differential::run_script;
 use crate::BIN;
-use ferrodis_test_support::{wait_until, Conn, TestServer};
+use ferrodis_test_support::{repl, TestServer};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -120,32 +120,12 @@ fn hll_errors_and_edge_cases() {
     );
 }
 
-fn digest(c: &mut Conn) -> String {
-    c.cmd(&["DEBUG", "DIGEST"]).to_text()
-}
-
-fn offset(c: &mut Conn) -> i64 {
-    let text = c.cmd(&["INFO", "replication"]).to_text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(-1)
-}
-
 /// Writes HLLs on `master` (sparse, dense, merged, cache refreshed by PFCOUNT) and waits
 /// until `replica` has the same offset and digest; then compares every HLL's bytes.
 fn hlls_replicate(master: &TestServer, replica: &TestServer) {
     let mut m = master.conn();
     let mut r = replica.conn();
-    wait_until(
-        Duration::from_secs(60),
-        || {
-            r.cmd(&["INFO", "replication"])
-                .to_text()
-                .contains("master_link_status:up")
-        },
-        "the replica's link is up",
-    );
+    repl::wait_link_up(replica, Duration::from_secs(60));
     for i in 0..200 {
         m.cmd(&["PFADD", "small", &format!("e{i}")]);
     }
@@ -158,11 +138,7 @@ fn hlls_replicate(master: &TestServer, replica: &TestServer) {
     m.run("PFCOUNT merged");
     m.run("PFDEBUG TODENSE small");
     m.run("PFCOUNT small big");
-    wait_until(
-        Duration::from_secs(60),
-        || offset(&mut m) == offset(&mut r) && digest(&mut m) == digest(&mut r),
-        "the replica has the master's offset and digest",
-    );
+    repl::wait_in_sync(master, &[replica], Duration::from_secs(60));
     for k in ["small", "big", "merged"] {
         assert_eq!(
             m.cmd(&["GET", k]).to_text(),

@@ -3,7 +3,8 @@
 //! at the same replication offset, and links that are cut heal by themselves.
 
 use crate::BIN;
-use ferrodis_test_support::{wait_until, Conn, TestServer};
+use ferrodis_test_support::repl::info_field;
+use ferrodis_test_support::{repl, wait_until, Conn, TestServer};
 use std::time::Duration;
 
 const SYNC_WAIT: Duration = Duration::from_secs(90);
@@ -31,13 +32,6 @@ fn node(kind: Kind, master: Option<u16>) -> TestServer {
     }
 }
 
-fn info_field(c: &mut Conn, field: &str) -> Option<String> {
-    let text = c.cmd(&["INFO", "replication"]).to_text();
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
-}
-
 fn stats_field(c: &mut Conn, field: &str) -> i64 {
     let text = c.cmd(&["INFO", "stats"]).to_text();
     let prefix = format!("{field}:");
@@ -46,43 +40,9 @@ fn stats_field(c: &mut Conn, field: &str) -> i64 {
         .unwrap_or_else(|| panic!("INFO stats has no {field}"))
 }
 
-fn offset(c: &mut Conn) -> i64 {
-    info_field(c, "master_repl_offset")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1)
-}
-
-fn digest(c: &mut Conn) -> String {
-    c.cmd(&["DEBUG", "DIGEST"]).to_text()
-}
-
 /// Waits until every replica has the master's offset and digest.
 fn wait_converged(master: &TestServer, replicas: &[&TestServer]) {
-    let mut m = master.conn();
-    let mut conns: Vec<Conn> = replicas.iter().map(|r| r.conn()).collect();
-    let mut last = String::new();
-    let deadline = std::time::Instant::now() + SYNC_WAIT;
-    loop {
-        let mo = offset(&mut m);
-        let md = digest(&mut m);
-        let mut ok = true;
-        last.clear();
-        for (i, c) in conns.iter_mut().enumerate() {
-            let o = offset(c);
-            let d = digest(c);
-            let link = info_field(c, "master_link_status").unwrap_or_default();
-            last.push_str(&format!("replica {i}: offset {o} link {link} digest {d}; "));
-            ok &= o == mo && d == md && link == "up";
-        }
-        if ok {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "replicas did not converge within {SYNC_WAIT:?}: master offset {mo} digest {md}; {last}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    repl::wait_in_sync(master, replicas, SYNC_WAIT);
 }
 
 /// A dataset with every type, several databases and expiries.
