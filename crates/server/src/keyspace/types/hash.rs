@@ -16,7 +16,8 @@ pub enum Hash {
     /// Field, value, field, value... in insertion order.
     Packed(Packed),
     /// Field -> value.
-    Table(DenseMap<SmallBytes>),
+    /// Boxed so that a small hash (the common case) costs only the packed form's bytes.
+    Table(Box<DenseMap<SmallBytes>>),
 }
 
 impl Default for Hash {
@@ -70,7 +71,9 @@ impl Hash {
     pub fn heap_size(&self) -> usize {
         match self {
             Hash::Packed(p) => p.heap_size(),
-            Hash::Table(t) => t.heap_size(|v| v.heap_size()),
+            Hash::Table(t) => {
+                std::mem::size_of::<DenseMap<SmallBytes>>() + t.heap_size(|v| v.heap_size())
+            }
         }
     }
 
@@ -110,7 +113,7 @@ impl Hash {
             while let (Some((_, f)), Some((_, v))) = (it.next(), it.next()) {
                 t.insert(f, SmallBytes::new(v));
             }
-            *self = Hash::Table(t);
+            *self = Hash::Table(Box::new(t));
         }
     }
 

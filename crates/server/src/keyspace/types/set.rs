@@ -13,7 +13,8 @@ pub enum Set {
     /// Sorted integers.
     Ints(Vec<i64>),
     /// Any members.
-    Table(DenseMap<()>),
+    /// Boxed so that a small set of integers costs only the vector's bytes.
+    Table(Box<DenseMap<()>>),
 }
 
 impl Default for Set {
@@ -71,7 +72,7 @@ impl Set {
     pub fn heap_size(&self) -> usize {
         match self {
             Set::Ints(v) => v.capacity() * 8,
-            Set::Table(t) => t.heap_size(|_| 0),
+            Set::Table(t) => std::mem::size_of::<DenseMap<()>>() + t.heap_size(|_| 0),
         }
     }
 
@@ -89,7 +90,7 @@ impl Set {
             for i in v.iter() {
                 t.insert(itoa::Buffer::new().format(*i).as_bytes(), ());
             }
-            *self = Set::Table(t);
+            *self = Set::Table(Box::new(t));
         }
     }
 
