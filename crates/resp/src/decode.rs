@@ -124,7 +124,13 @@ fn build(b: &Bytes, pos: usize) -> (Frame, usize) {
                 "-inf" => f64::NEG_INFINITY,
                 other => other.parse().unwrap_or(f64::NAN),
             };
-            (Frame::Double(d), next)
+            // Keep the server's text when our formatting would not reproduce it (Redis's
+            // long-double "human" coordinates): redis-cli prints doubles as received.
+            if crate::fmt_double(d).as_bytes() == &body[..] {
+                (Frame::Double(d), next)
+            } else {
+                (Frame::DoubleText(body), next)
+            }
         }
         b'(' => (Frame::BigNumber(body), next),
         b':' => (Frame::Integer(parse_i64(&body).unwrap_or(0)), next),
