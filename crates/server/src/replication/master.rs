@@ -253,6 +253,21 @@ impl Master {
         }
     }
 
+    /// CONFIG RESETSTAT: the replication counters of INFO stats start again from 0.
+    pub fn reset_stats(&self) {
+        for c in [
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
+            &self.repl_output_bytes,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        for r in self.replicas.lock().iter() {
+            r.out_bytes.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Number of replica links (`connected_slaves`).
     pub fn count(&self) -> usize {
         self.replicas.lock().len()
