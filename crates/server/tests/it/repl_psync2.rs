@@ -643,7 +643,7 @@ struct Chain {
     sub: TestServer,
 }
 
-fn restart_chain(master_extra: &[&str]) -> Chain {
+fn restart_chain(kinds: [Kind; 3], master_extra: &[&str]) -> Chain {
     let mut extra = vec![
         "--repl-ping-replica-period",
         "3600",
@@ -651,9 +651,9 @@ fn restart_chain(master_extra: &[&str]) -> Chain {
         "3600",
     ];
     extra.extend_from_slice(master_extra);
-    let m = node(Kind::Ferrodis, &extra);
-    let r = node(Kind::Ferrodis, &["--repl-timeout", "3600"]);
-    let sub = node(Kind::Ferrodis, &["--repl-timeout", "3600"]);
+    let m = node(kinds[0], &extra);
+    let r = node(kinds[1], &["--repl-timeout", "3600"]);
+    let sub = node(kinds[2], &["--repl-timeout", "3600"]);
     ok(&mut m.conn(), "CONFIG SET save \"3600 1\"");
     replicaof(&mut r.conn(), &m);
     replicaof(&mut sub.conn(), &r);
@@ -727,7 +727,24 @@ fn wait_acked(ch: &mut Chain) -> i64 {
 
 #[test]
 fn master_restart_partial_resync_from_rdb_aux_fields() {
-    let mut ch = restart_chain(&[]);
+    master_restart_partial([Kind::Ferrodis; 3]);
+}
+
+/// The same against redis-server 7.0 as the restarting master.
+#[test]
+fn master_restart_partial_resync_redis_master_ferrodis_replicas() {
+    master_restart_partial([Kind::Redis, Kind::Ferrodis, Kind::Ferrodis]);
+}
+
+/// A redis-server 7.0 replica continues a restarted ferrodis master.
+#[test]
+fn master_restart_partial_resync_ferrodis_master_redis_replica() {
+    master_restart_partial([Kind::Ferrodis, Kind::Redis, Kind::Ferrodis]);
+}
+
+/// psync2-master-restart.tcl's three partial-resync cases, one after the other.
+fn master_restart_partial(kinds: [Kind; 3]) {
+    let mut ch = restart_chain(kinds, &[]);
     // At offset 0.
     let mut mc = ch.m.conn();
     assert_eq!(offset(&mut mc), 0);
@@ -782,7 +799,7 @@ fn master_restart_partial_resync_from_rdb_aux_fields() {
 
 #[test]
 fn master_restart_full_resync_when_expired_dels_overflow_the_backlog() {
-    let mut ch = restart_chain(&["--repl-backlog-size", "16384"]);
+    let mut ch = restart_chain([Kind::Ferrodis; 3], &["--repl-backlog-size", "16384"]);
     let mut mc = ch.m.conn();
     ok(&mut mc, "DEBUG SET-ACTIVE-EXPIRE 0");
     for j in 0..2048 {
@@ -913,4 +930,47 @@ fn psync_matrix_ok_after_delay_disk_disabled() {
 #[test]
 fn psync_matrix_ok_after_delay_diskless_swapdb() {
     test_psync("100mb", Break::Delay(1000), 3, true, "swapdb", true);
+}
+
+// ---------------------------------------------------------------------------------------
+// Replica restart in the middle of a stream that is not in db 0
+
+/// The replica restarts (SIGTERM with a save) while its master's stream is in db 5: the RDB's
+/// `repl-stream-db` must put the continued stream (which carries no new SELECT) back in
+/// db 5.
+fn replica_restart_keeps_the_stream_db(master_kind: Kind) {
+    let m = node(master_kind, &["--repl-ping-replica-period", "3600"]);
+    let mport = m.port().to_string();
+    let mut r = node(Kind::Ferrodis, &["--replicaof", "127.0.0.1", &mport]);
+    let mut mc = m.conn();
+    mc.run("SELECT 5");
+    ok(&mut mc, "SET a 1");
+    wait_converged(&[&m, &r], "before the restart");
+    ok(&mut r.conn(), "CONFIG SET save \"3600 1\"");
+    let partial = int(&mut mc, "stats", "sync_partial_ok");
+    let full = int(&mut mc, "stats", "sync_full");
+    r.restart_same_port();
+    let mut rc = r.conn();
+    wait_until(
+        WAIT,
+        || link_up(&mut rc),
+        "the restarted replica's link is up",
+    );
+    // Same connection, still in db 5: the master emits no SELECT for this one.
+    ok(&mut mc, "SET b 2");
+    wait_converged(&[&m, &r], "after the restart");
+    rc.run("SELECT 5");
+    assert_eq!(rc.run("GET b"), "$2");
+    assert_eq!(int(&mut mc, "stats", "sync_partial_ok"), partial + 1);
+    assert_eq!(int(&mut mc, "stats", "sync_full"), full);
+}
+
+#[test]
+fn replica_restart_keeps_the_stream_db_of_a_ferrodis_master() {
+    replica_restart_keeps_the_stream_db(Kind::Ferrodis);
+}
+
+#[test]
+fn replica_restart_keeps_the_stream_db_of_a_redis_master() {
+    replica_restart_keeps_the_stream_db(Kind::Redis);
 }
