@@ -295,9 +295,17 @@ fn wait_x(conns: &mut [Conn], counter: i64, ctx: &str) {
     }
 }
 
+/// `PSYNC2_CYCLES` overrides the number of cycles (for soak runs).
+fn cycles(default: usize) -> usize {
+    std::env::var("PSYNC2_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn psync2_random_failovers_and_chains() {
-    psync2([Kind::Ferrodis; 5], 8);
+    psync2([Kind::Ferrodis; 5], cycles(10));
 }
 
 #[test]
@@ -310,7 +318,7 @@ fn psync2_random_failovers_with_redis_nodes() {
             Kind::Redis,
             Kind::Ferrodis,
         ],
-        6,
+        cycles(8),
     );
 }
 
@@ -973,4 +981,49 @@ fn replica_restart_keeps_the_stream_db_of_a_ferrodis_master() {
 #[test]
 fn replica_restart_keeps_the_stream_db_of_a_redis_master() {
     replica_restart_keeps_the_stream_db(Kind::Redis);
+}
+
+// ---------------------------------------------------------------------------------------
+// Failover under write load
+
+/// A replica is promoted while its master is being written to (so the promotion can land
+/// between any two commands of the stream), then the old master and its other replica
+/// follow it. Whatever mix of partial and full syncs that takes, every node must end with
+/// the new master's dataset at its offset, and the promoted node's own sub-replica keeps a
+/// partial resync (it never saw more than its upstream).
+#[test]
+fn failover_under_write_load_converges() {
+    let seed = seed();
+    let m = node(Kind::Ferrodis, &[]);
+    let a = node(Kind::Ferrodis, &[]);
+    let b = node(Kind::Ferrodis, &[]);
+    let c = node(Kind::Ferrodis, &[]);
+    let (mut mc, mut ac, mut bc, mut cc) = (m.conn(), a.conn(), b.conn(), c.conn());
+    replicaof(&mut ac, &m);
+    replicaof(&mut bc, &m);
+    replicaof(&mut cc, &a);
+    wait_until(
+        WAIT,
+        || link_up(&mut ac) && link_up(&mut bc) && link_up(&mut cc),
+        "all links up",
+    );
+    let load = Load::start(m.port(), seed);
+    std::thread::sleep(Duration::from_millis(700));
+    ok(&mut ac, "REPLICAOF NO ONE");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(load.stop() > 0);
+    let c_full = int(&mut ac, "stats", "sync_full");
+    replicaof(&mut mc, &a);
+    replicaof(&mut bc, &a);
+    let load = Load::start(a.port(), seed + 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(load.stop() > 0);
+    wait_converged(&[&a, &m, &b, &c], &format!("seed {seed}"));
+    // The old master and b had writes a never saw: full syncs. c only ever had a's bytes.
+    assert_eq!(
+        int(&mut ac, "stats", "sync_full"),
+        c_full + 2,
+        "seed {seed}: the old master and its replica full-sync, the sub-replica does not"
+    );
+    assert!(int(&mut ac, "stats", "sync_partial_ok") >= 1, "seed {seed}");
 }
