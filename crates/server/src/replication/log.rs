@@ -426,6 +426,19 @@ impl ReplLog {
         inner.active = true;
     }
 
+    /// `repl-backlog-ttl` expired on a master without replicas: drops the held bytes (the
+    /// offset stays) and reports no backlog, as Redis's freeReplicationBacklog. Refused
+    /// (false) while a reader still pins bytes (a PSYNC being accepted right now).
+    pub fn free_backlog(&self) -> bool {
+        let mut inner = self.inner.lock();
+        if !inner.pins.is_empty() {
+            return false;
+        }
+        inner.clear();
+        inner.active = false;
+        true
+    }
+
     /// Moves the held bytes `delta` offsets later: a master restarted from an RDB continues
     /// the saved history's offsets after the bytes it logged while loading (the DELs of keys
     /// that expired while it was down). Only used before any replica reads the log.

@@ -852,12 +852,26 @@ enum Break {
 /// load. `partial`: whether the breaks must be served by partial resyncs (else at least one
 /// must fail and be a full sync).
 fn test_psync(backlog: &str, brk: Break, breaks: usize, diskless: bool, load: &str, partial: bool) {
+    test_psync_ttl(backlog, "3600", brk, breaks, diskless, load, partial)
+}
+
+fn test_psync_ttl(
+    backlog: &str,
+    ttl: &str,
+    brk: Break,
+    breaks: usize,
+    diskless: bool,
+    load: &str,
+    partial: bool,
+) {
     let seed = seed();
     let m = node(
         Kind::Ferrodis,
         &[
             "--repl-backlog-size",
             backlog,
+            "--repl-backlog-ttl",
+            ttl,
             "--repl-diskless-sync",
             if diskless { "yes" } else { "no" },
         ],
@@ -906,8 +920,7 @@ fn test_psync(backlog: &str, brk: Break, breaks: usize, diskless: bool, load: &s
 
 // The full matrix of replication-psync.tcl is {disk, diskless} x {disabled, swapdb} x five
 // cases; this keeps every case and every mode at least once (12 runs would take minutes on
-// a loaded CI machine). "No reconnection" is `sync_under_write_load` in repl_replica and
-// the backlog TTL is not enforced (see architecture.md, Known gaps).
+// a loaded CI machine). "No reconnection" is `sync_under_write_load` in repl_replica.
 
 #[test]
 fn psync_matrix_big_backlog_disk_disabled() {
@@ -928,6 +941,13 @@ fn psync_matrix_tiny_backlog_diskless_disabled() {
 #[test]
 fn psync_matrix_tiny_backlog_disk_swapdb() {
     test_psync("100", Break::Delay(500), 3, false, "swapdb", false);
+}
+
+#[test]
+fn psync_matrix_backlog_expired_diskless_swapdb() {
+    // repl-backlog-ttl 1: the master is alone for 3 s, frees its backlog and changes its
+    // replid, so the replica must full-sync although the backlog was big.
+    test_psync_ttl("100mb", "1", Break::Delay(3000), 2, true, "swapdb", false);
 }
 
 #[test]
