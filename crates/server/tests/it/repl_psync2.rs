@@ -531,8 +531,8 @@ fn pingoff_old_master_rejoins_by_partial_resync_when_nothing_was_missed() {
 
 /// psync2-pingoff's "various edge cases of repl topology changes with missing pings at the
 /// end"; the full-sync counts are the ones Redis 7.0 asserts.
-fn pingoff_edge_cases(kind: Kind) {
-    let nodes: Vec<TestServer> = (0..5).map(|_| node(kind, &[])).collect();
+fn pingoff_edge_cases(kinds: [Kind; 5]) {
+    let nodes: Vec<TestServer> = kinds.iter().map(|&k| node(k, &[])).collect();
     let mut c: Vec<Conn> = nodes.iter().map(|n| n.conn()).collect();
     let (master, r1, r2, r3, r4) = (0, 1, 2, 3, 4);
     for r in [r1, r2, r3, r4] {
@@ -582,13 +582,21 @@ fn pingoff_edge_cases(kind: Kind) {
 
 #[test]
 fn pingoff_topology_edge_cases() {
-    pingoff_edge_cases(Kind::Ferrodis);
+    pingoff_edge_cases([Kind::Ferrodis; 5]);
 }
 
 /// The same scenario on redis-server 7.0: the expectations above are Redis's behaviour.
 #[test]
 fn pingoff_topology_edge_cases_redis_reference() {
-    pingoff_edge_cases(Kind::Redis);
+    pingoff_edge_cases([Kind::Redis; 5]);
+}
+
+/// Mixed: every role is played by both servers across the two runs.
+#[test]
+fn pingoff_topology_edge_cases_mixed() {
+    use Kind::{Ferrodis as F, Redis as R};
+    pingoff_edge_cases([F, R, F, R, F]);
+    pingoff_edge_cases([R, F, R, F, R]);
 }
 
 /// The middle replica of a chain re-PSYNCs with the same master (same replid): its own
