@@ -184,12 +184,18 @@ fn psync2(kinds: [Kind; 5], cycles: usize) {
         assert_eq!(conns[master_id].run("INCR x"), format!(":{}", counter + 1));
         counter += 1;
         wait_x(&mut conns, counter, &ctx);
-        // 4) Writes while random replication links are cut.
+        // 4) Writes while random replication links are cut; some go to db 9, so the
+        // stream switches databases across failovers and partial resyncs.
+        let mut db9 = nodes[master_id].conn();
+        ok(&mut db9, "SELECT 9");
         let t = Instant::now();
         let mut next_kill = Duration::from_millis(rng.gen_range(100..300));
         while t.elapsed() < Duration::from_millis(1200) {
             assert_eq!(conns[master_id].run("INCR x"), format!(":{}", counter + 1));
             counter += 1;
+            if rng.gen_range(0..3) == 0 {
+                db9.run("INCR y");
+            }
             if t.elapsed() >= next_kill {
                 next_kill += Duration::from_millis(rng.gen_range(100..300));
                 let victim = rng.gen_range(0..5);
