@@ -26,8 +26,8 @@ enum Kind {
     Redis,
 }
 
-/// A node with an empty `extra.conf` included by its config file: writing `replicaof` there
-/// before a restart plays the part of the `CONFIG REWRITE` result (TestServer rewrites
+/// A node with an empty `extra.conf` included by its config file: copying the `CONFIG
+/// REWRITE` result there before a restart makes the restart use it (TestServer writes
 /// `redis.conf` itself on every start).
 fn node(kind: Kind, extra: &[&str]) -> TestServer {
     let b = match kind {
@@ -257,8 +257,14 @@ fn psync2(kinds: [Kind; 5], cycles: usize) {
         rewritten.lines().any(|l| l.trim() == line),
         "CONFIG REWRITE did not record `{line}`:\n{rewritten}"
     );
-    std::fs::write(nodes[s].dir().join("extra.conf"), format!("{line}\n"))
-        .expect("write extra.conf");
+    // The restart reads the rewritten configuration (minus its `include` of extra.conf
+    // itself; the command-line arguments still come last).
+    let reloaded: String = rewritten
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("include"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(nodes[s].dir().join("extra.conf"), reloaded).expect("write extra.conf");
     drop(conns.remove(s));
     nodes[s].restart_same_port(); // SIGTERM: saves (save points), then the same port again
     conns.insert(s, nodes[s].conn());
