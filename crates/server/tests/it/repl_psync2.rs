@@ -412,14 +412,26 @@ impl Drop for Load {
 /// initial two.
 #[test]
 fn psync2_reg_links_killed_under_load_keep_the_dataset_identical() {
+    psync2_reg([Kind::Ferrodis; 3]);
+}
+
+/// The same with redis-server 7.0 as the master, then as the middle of the chain.
+#[test]
+fn psync2_reg_mixed_chains() {
+    use Kind::{Ferrodis as F, Redis as R};
+    psync2_reg([R, F, F]);
+    psync2_reg([F, R, F]);
+}
+
+fn psync2_reg(kinds: [Kind; 3]) {
     let seed = seed();
     let mut rng = StdRng::seed_from_u64(seed);
     // The writer makes ~1 MB/s; a backlog that holds the whole run keeps every reconnect
     // partial however long a link stays down (the chained replica waits for its upstream).
     let big = ["--repl-backlog-size", "64mb"];
-    let m = node(Kind::Ferrodis, &big);
-    let r1 = node(Kind::Ferrodis, &big);
-    let r2 = node(Kind::Ferrodis, &big);
+    let m = node(kinds[0], &big);
+    let r1 = node(kinds[1], &big);
+    let r2 = node(kinds[2], &big);
     let (mut mc, mut c1, mut c2) = (m.conn(), r1.conn(), r2.conn());
     replicaof(&mut c1, &m);
     replicaof(&mut c2, &r1);
@@ -440,12 +452,13 @@ fn psync2_reg_links_killed_under_load_keep_the_dataset_identical() {
         };
     }
     assert!(load.stop() > 0, "the writer made progress");
-    wait_converged(&[&m, &r1, &r2], &format!("seed {seed}"));
+    let ctx = format!("{kinds:?} seed {seed}");
+    wait_converged(&[&m, &r1, &r2], &ctx);
     let d = digest(&mut mc);
     assert_ne!(d, "0".repeat(40));
-    assert_eq!(int(&mut mc, "stats", "sync_full"), 1, "seed {seed}");
-    assert_eq!(int(&mut c1, "stats", "sync_full"), 1, "seed {seed}");
-    assert!(int(&mut mc, "stats", "sync_partial_ok") > 0, "seed {seed}");
+    assert_eq!(int(&mut mc, "stats", "sync_full"), 1, "{ctx}");
+    assert_eq!(int(&mut c1, "stats", "sync_full"), 1, "{ctx}");
+    assert!(int(&mut mc, "stats", "sync_partial_ok") > 0, "{ctx}");
 }
 
 // ---------------------------------------------------------------------------------------
