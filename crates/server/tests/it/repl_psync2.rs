@@ -885,10 +885,13 @@ enum Break {
 /// load. `partial`: whether the breaks must be served by partial resyncs (else at least one
 /// must fail and be a full sync).
 fn test_psync(backlog: &str, brk: Break, breaks: usize, diskless: bool, load: &str, partial: bool) {
-    test_psync_ttl(backlog, "3600", brk, breaks, diskless, load, partial)
+    let kinds = [Kind::Ferrodis; 2];
+    test_psync_ttl(kinds, backlog, "3600", brk, breaks, diskless, load, partial)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn test_psync_ttl(
+    kinds: [Kind; 2],
     backlog: &str,
     ttl: &str,
     brk: Break,
@@ -899,7 +902,7 @@ fn test_psync_ttl(
 ) {
     let seed = seed();
     let m = node(
-        Kind::Ferrodis,
+        kinds[0],
         &[
             "--repl-backlog-size",
             backlog,
@@ -909,9 +912,10 @@ fn test_psync_ttl(
             if diskless { "yes" } else { "no" },
         ],
     );
-    let r = node(Kind::Ferrodis, &["--repl-diskless-load", load]);
+    let r = node(kinds[1], &["--repl-diskless-load", load]);
     let (mut mc, mut rc) = (m.conn(), r.conn());
-    let ctx = format!("backlog {backlog} {brk:?} diskless {diskless} load {load} seed {seed}");
+    let ctx =
+        format!("{kinds:?} backlog {backlog} {brk:?} diskless {diskless} load {load} seed {seed}");
     let writer = Load::start(m.port(), seed);
     std::thread::sleep(Duration::from_millis(200));
     replicaof(&mut rc, &m);
@@ -980,7 +984,69 @@ fn psync_matrix_tiny_backlog_disk_swapdb() {
 fn psync_matrix_backlog_expired_diskless_swapdb() {
     // repl-backlog-ttl 1: the master is alone for 3 s, frees its backlog and changes its
     // replid, so the replica must full-sync although the backlog was big.
-    test_psync_ttl("100mb", "1", Break::Delay(3000), 2, true, "swapdb", false);
+    let kinds = [Kind::Ferrodis; 2];
+    test_psync_ttl(
+        kinds,
+        "100mb",
+        "1",
+        Break::Delay(3000),
+        2,
+        true,
+        "swapdb",
+        false,
+    );
+}
+
+/// A redis-server 7.0 replica of ferrodis: tiny backlog (full syncs) and big one (partial).
+#[test]
+fn psync_matrix_redis_replica_of_ferrodis() {
+    let kinds = [Kind::Ferrodis, Kind::Redis];
+    test_psync_ttl(
+        kinds,
+        "100",
+        "3600",
+        Break::Delay(500),
+        2,
+        true,
+        "disabled",
+        false,
+    );
+    test_psync_ttl(
+        kinds,
+        "100mb",
+        "3600",
+        Break::Delay(500),
+        2,
+        false,
+        "swapdb",
+        true,
+    );
+}
+
+/// A ferrodis replica of redis-server 7.0, the same two cases.
+#[test]
+fn psync_matrix_ferrodis_replica_of_redis() {
+    let kinds = [Kind::Redis, Kind::Ferrodis];
+    test_psync_ttl(
+        kinds,
+        "100",
+        "3600",
+        Break::Delay(500),
+        2,
+        false,
+        "swapdb",
+        false,
+    );
+    test_psync_ttl(
+        kinds,
+        "100mb",
+        "3600",
+        Break::Delay(500),
+        2,
+        true,
+        "disabled",
+        true,
+    );
 }
 
 #[test]
