@@ -777,10 +777,12 @@ fn master_restart_partial_resync_redis_master_ferrodis_replicas() {
     master_restart_partial([Kind::Redis, Kind::Ferrodis, Kind::Ferrodis]);
 }
 
-/// A redis-server 7.0 replica continues a restarted ferrodis master.
+/// A redis-server 7.0 replica continues a restarted ferrodis master, then a redis-server
+/// sub-replica continues through a ferrodis replica.
 #[test]
 fn master_restart_partial_resync_ferrodis_master_redis_replica() {
     master_restart_partial([Kind::Ferrodis, Kind::Redis, Kind::Ferrodis]);
+    master_restart_partial([Kind::Ferrodis, Kind::Ferrodis, Kind::Redis]);
 }
 
 /// psync2-master-restart.tcl's three partial-resync cases, one after the other.
