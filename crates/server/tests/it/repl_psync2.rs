@@ -1148,3 +1148,123 @@ fn failover_under_write_load_converges() {
     );
     assert!(int(&mut ac, "stats", "sync_partial_ok") >= 1, "seed {seed}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Chaos
+
+/// Random REPLICAOF changes (chains, even cycles), promotions, links killed from either
+/// side and SIGTERM restarts, in no careful order, while a writer follows whoever is the
+/// current master. Full syncs may happen; divergence may not: once everybody replicates from
+/// the last master, every node must have its dataset at its offset.
+#[test]
+fn chaos_topology_changes_converge() {
+    use std::sync::atomic::AtomicU16;
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut nodes: Vec<TestServer> = (0..4)
+        .map(|_| node(Kind::Ferrodis, &["--repl-ping-replica-period", "1"]))
+        .collect();
+    let target = Arc::new(AtomicU16::new(nodes[0].port()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (target, stop, writes) = (target.clone(), stop.clone(), writes.clone());
+        std::thread::spawn(move || {
+            let mut conn: Option<(u16, Conn)> = None;
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let port = target.load(Ordering::Relaxed);
+                if conn.as_ref().map(|c| c.0) != Some(port) {
+                    conn = std::net::TcpStream::connect(("127.0.0.1", port))
+                        .ok()
+                        .map(|s| (port, Conn::from_stream(s)));
+                }
+                let Some((_, c)) = conn.as_mut() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                i += 1;
+                c.send(&["INCR", "x"]);
+                c.send(&["SET", &format!("k:{}", i % 300), &i.to_string()]);
+                c.send(&["RPUSH", &format!("l:{}", i % 10), &i.to_string()]);
+                let ok = (0..3).all(|_| c.try_read_frame().is_ok());
+                if ok {
+                    writes.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    conn = None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let mut master = 0usize;
+    let t = Instant::now();
+    let mut steps = Vec::new();
+    while t.elapsed() < Duration::from_secs(8) {
+        std::thread::sleep(Duration::from_millis(rng.gen_range(100..400)));
+        let n = rng.gen_range(0..4);
+        let step = match rng.gen_range(0..10) {
+            0..=1 => {
+                master = n;
+                target.store(nodes[n].port(), Ordering::Relaxed);
+                format!("promote {n}")
+            }
+            2..=5 => {
+                let to = rng.gen_range(0..4);
+                if to == n || n == master {
+                    continue;
+                }
+                nodes[n]
+                    .conn()
+                    .run(&format!("REPLICAOF 127.0.0.1 {}", nodes[to].port()));
+                format!("{n} -> {to}")
+            }
+            6..=7 => {
+                nodes[n].conn().run("CLIENT KILL TYPE master");
+                format!("kill master link of {n}")
+            }
+            8 => {
+                nodes[n].conn().run("CLIENT KILL TYPE replica");
+                format!("kill replica links of {n}")
+            }
+            _ => {
+                if n == master {
+                    continue;
+                }
+                // SIGTERM with a save: the node comes back from its RDB (a replica keeps
+                // its master in extra.conf, a master starts again as one).
+                let mut c = nodes[n].conn();
+                c.run("CONFIG SET save \"3600 1\"");
+                let mp = field(&mut c, "replication", "master_port");
+                let conf = if mp.is_empty() {
+                    String::new()
+                } else {
+                    format!("replicaof 127.0.0.1 {mp}\n")
+                };
+                drop(c);
+                std::fs::write(nodes[n].dir().join("extra.conf"), conf).expect("extra.conf");
+                nodes[n].restart_same_port();
+                format!("restart {n}")
+            }
+        };
+        if step.starts_with("promote") {
+            ok(&mut nodes[master].conn(), "REPLICAOF NO ONE");
+        }
+        steps.push(step);
+    }
+    // Settle: everybody replicates from the last master; the writer stops.
+    for (i, n) in nodes.iter().enumerate() {
+        if i != master {
+            n.conn()
+                .run(&format!("REPLICAOF 127.0.0.1 {}", nodes[master].port()));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer thread");
+    assert!(writes.load(Ordering::Relaxed) > 0);
+    let refs: Vec<&TestServer> = std::iter::once(&nodes[master])
+        .chain((0..4).filter(|&i| i != master).map(|i| &nodes[i]))
+        .collect();
+    wait_converged(&refs, &format!("seed {seed}, steps {steps:?}"));
+}
