@@ -1158,11 +1158,23 @@ fn failover_under_write_load_converges() {
 /// the last master, every node must have its dataset at its offset.
 #[test]
 fn chaos_topology_changes_converge() {
+    chaos([Kind::Ferrodis; 4]);
+}
+
+/// The same with two redis-server 7.0 nodes among the four.
+#[test]
+fn chaos_topology_changes_converge_mixed() {
+    use Kind::{Ferrodis as F, Redis as R};
+    chaos([F, R, F, R]);
+}
+
+fn chaos(kinds: [Kind; 4]) {
     use std::sync::atomic::AtomicU16;
     let seed = seed();
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut nodes: Vec<TestServer> = (0..4)
-        .map(|_| node(Kind::Ferrodis, &["--repl-ping-replica-period", "1"]))
+    let mut nodes: Vec<TestServer> = kinds
+        .iter()
+        .map(|&k| node(k, &["--repl-ping-replica-period", "1"]))
         .collect();
     let target = Arc::new(AtomicU16::new(nodes[0].port()));
     let stop = Arc::new(AtomicBool::new(false));
