@@ -1196,10 +1196,19 @@ fn chaos(kinds: [Kind; 4]) {
                     continue;
                 };
                 i += 1;
+                // Several databases, keys that expire (their DELs come from whichever
+                // master expires them) and transactions that a cut link may split.
+                let is = i.to_string();
+                c.send(&["SELECT", &(i % 4).to_string()]);
                 c.send(&["INCR", "x"]);
-                c.send(&["SET", &format!("k:{}", i % 300), &i.to_string()]);
-                c.send(&["RPUSH", &format!("l:{}", i % 10), &i.to_string()]);
-                let ok = (0..3).all(|_| c.try_read_frame().is_ok());
+                let ttl = (50 + i % 1500).to_string();
+                c.send(&["SET", &format!("k:{}", i % 300), &is, "PX", &ttl]);
+                c.send(&["MULTI"]);
+                c.send(&["INCR", "tx"]);
+                c.send(&["RPUSH", &format!("l:{}", i % 10), &is]);
+                c.send(&["LTRIM", &format!("l:{}", i % 10), "0", "40"]);
+                c.send(&["EXEC"]);
+                let ok = (0..8).all(|_| c.try_read_frame().is_ok());
                 if ok {
                     writes.fetch_add(1, Ordering::Relaxed);
                 } else {
