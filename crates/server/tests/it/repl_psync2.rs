@@ -1158,23 +1158,39 @@ fn failover_under_write_load_converges() {
 /// the last master, every node must have its dataset at its offset.
 #[test]
 fn chaos_topology_changes_converge() {
-    chaos([Kind::Ferrodis; 4]);
+    chaos([Kind::Ferrodis; 4], &[]);
+}
+
+/// Disk-based full syncs and swapdb loading.
+#[test]
+fn chaos_topology_changes_converge_disk_swapdb() {
+    let extra = [
+        "--repl-diskless-sync",
+        "no",
+        "--repl-diskless-load",
+        "swapdb",
+    ];
+    chaos([Kind::Ferrodis; 4], &extra);
 }
 
 /// The same with two redis-server 7.0 nodes among the four.
 #[test]
 fn chaos_topology_changes_converge_mixed() {
     use Kind::{Ferrodis as F, Redis as R};
-    chaos([F, R, F, R]);
+    chaos([F, R, F, R], &[]);
 }
 
-fn chaos(kinds: [Kind; 4]) {
+fn chaos(kinds: [Kind; 4], extra: &[&str]) {
     use std::sync::atomic::AtomicU16;
     let seed = seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut nodes: Vec<TestServer> = kinds
         .iter()
-        .map(|&k| node(k, &["--repl-ping-replica-period", "1"]))
+        .map(|&k| {
+            let mut args = vec!["--repl-ping-replica-period", "1"];
+            args.extend_from_slice(extra);
+            node(k, &args)
+        })
         .collect();
     let target = Arc::new(AtomicU16::new(nodes[0].port()));
     let stop = Arc::new(AtomicBool::new(false));
