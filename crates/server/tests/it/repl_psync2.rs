@@ -1161,7 +1161,7 @@ fn chaos_topology_changes_converge() {
     chaos([Kind::Ferrodis; 4], &[]);
 }
 
-/// Disk-based full syncs and swapdb loading.
+/// Disk-based full syncs, swapdb loading, and clients served by two I/O threads.
 #[test]
 fn chaos_topology_changes_converge_disk_swapdb() {
     let extra = [
@@ -1169,6 +1169,8 @@ fn chaos_topology_changes_converge_disk_swapdb() {
         "no",
         "--repl-diskless-load",
         "swapdb",
+        "--io-threads",
+        "2",
     ];
     chaos([Kind::Ferrodis; 4], &extra);
 }
