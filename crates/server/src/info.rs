@@ -237,9 +237,9 @@ fn section(server: &Server, name: &str, out: &mut String) {
         }
         "replication" => {
             let (replid, replid2, second) = server.replids.lock().clone();
-            let (offset, start, len, cap) = {
+            let (offset, start, len, cap, active) = {
                 let l = server.log.lock();
-                (l.end(), l.start(), l.len(), l.capacity())
+                (l.end(), l.start(), l.len(), l.capacity(), l.active())
             };
             out.push_str("# Replication\r\n");
             match &cfg.replicaof {
@@ -251,8 +251,9 @@ fn section(server: &Server, name: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{cap}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{len}\r\n",
-                (len > 0) as u8,
-                start + 1,
+                active as u8,
+                // Redis reports 0 while no backlog exists.
+                if active { start + 1 } else { 0 },
             );
         }
         "cpu" => {

@@ -67,9 +67,10 @@ pub async fn load_at_startup(server: &Arc<Server>) -> Result<(), String> {
     server.loading.store(true, Ordering::Release);
     let s = server.clone();
     let t0 = Instant::now();
-    let res = tokio::task::spawn_blocking(move || persistence::load::load_file(&s, &path))
-        .await
-        .map_err(|e| format!("loading task failed: {e}"))?;
+    let res =
+        tokio::task::spawn_blocking(move || persistence::load::load_file_at_startup(&s, &path))
+            .await
+            .map_err(|e| format!("loading task failed: {e}"))?;
     server.loading.store(false, Ordering::Release);
     match res {
         Ok(Some(info)) => {
@@ -83,9 +84,13 @@ pub async fn load_at_startup(server: &Arc<Server>) -> Result<(), String> {
                 t0.elapsed().as_secs_f64()
             );
             if let (Some(id), Some(off)) = (info.replid, info.repl_offset) {
-                server.restore_repl_state(&id, off);
-                if id.len() == 40 && off >= 0 {
-                    server.repl_replica.note_restored(info.repl_stream_db);
+                if server.is_replica() {
+                    server.restore_repl_state(&id, off);
+                    if id.len() == 40 && off >= 0 {
+                        server.repl_replica.note_restored(info.repl_stream_db);
+                    }
+                } else {
+                    server.restore_master_repl_state(&id, off);
                 }
             }
             Ok(())
@@ -295,6 +300,20 @@ impl Server {
         if replid.len() == 40 && offset >= 0 {
             self.replids.lock().0 = replid.to_string();
             self.log.reset_offset(offset as u64);
+        }
+    }
+
+    /// A master restarted from an RDB with replication info (Redis 7.0, PR #8015): it keeps
+    /// its new replid, the saved one becomes replid2 (valid up to `offset + 1`), and the log,
+    /// which holds the DELs of keys that expired while it was down, is rebased onto the
+    /// saved offset. Its replicas then continue by partial resync (unless the DELs overflowed
+    /// the backlog).
+    pub fn restore_master_repl_state(&self, replid: &str, offset: i64) {
+        if replid.len() == 40 && offset >= 0 {
+            let mut ids = self.replids.lock();
+            ids.1 = replid.to_string();
+            ids.2 = offset + 1;
+            self.log.rebase(offset as u64);
         }
     }
 

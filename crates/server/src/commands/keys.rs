@@ -89,9 +89,12 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut n = 0;
     for k in &args[1..] {
         let db = ctx.db();
-        if ctx.expire_if_needed(db, k) {
-            continue;
-        }
+        // As Redis's delGenericCommand: expire first (a master deletes and propagates the
+        // expired key, which then does not count), then delete whatever is still there. On
+        // a replica the key stays until its master's DEL, and that DEL must remove it
+        // however expired it is (a master restarted from an RDB sends DELs for keys that
+        // expired while it was down).
+        ctx.expire_if_needed(db, k);
         if ctx.table(k).remove(k).is_some() {
             n += 1;
             ctx.changed();

@@ -318,6 +318,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ok()
     } else if is_kw(sub, "RESETSTAT") && args.len() == 2 {
         ctx.server.stats.reset();
+        ctx.server.repl_master.reset_stats();
         crate::dispatch::reset_command_stats();
         ctx.server.errors.lock().clear();
         ctx.server.slowlog.lock().entries.clear();

@@ -3,6 +3,7 @@
 use crate::keyspace::types::{Hash, List, Set, ZSet};
 use crate::keyspace::{Entry, SmallBytes, Value};
 use crate::Server;
+use bytes::Bytes;
 use ferrodis_rdb::{Item, Reader};
 use std::io::Read;
 use std::sync::atomic::Ordering;
@@ -43,6 +44,13 @@ pub fn convert(v: ferrodis_rdb::Value, cfg: &ferrodis_config::Config) -> Option<
 
 /// Reads a whole RDB stream into the (normally empty) keyspace. Errors name the byte offset.
 pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String> {
+    load_inner(server, input, false)
+}
+
+/// Like [`load_from`]; with `feed_repl` (a master loading at start-up, Redis's
+/// `RDBFLAGS_FEED_REPL`) every key skipped because it expired is logged as `DEL`, so
+/// replicas that continue the saved history by partial resync drop it too.
+fn load_inner<R: Read>(server: &Server, input: R, feed_repl: bool) -> Result<LoadInfo, String> {
     let mut reader = Reader::new(input).map_err(|e| e.to_string())?;
     let is_replica = server.is_replica();
     let dbs = server.keyspace.databases() as u64;
@@ -82,6 +90,10 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
                 let expire_at = e.expire_ms.unwrap_or(0);
                 if expire_at != 0 && expire_at <= now && !is_replica {
                     info.expired += 1;
+                    if feed_repl {
+                        let argv = vec![Bytes::from_static(b"DEL"), Bytes::from(e.key)];
+                        server.log.append(&[(db as usize, argv)], false);
+                    }
                     continue;
                 }
                 let Some(value) = convert(e.value, &cfg) else {
@@ -113,11 +125,28 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
 
 /// Loads `path` if it exists. `Ok(None)` when there is no file.
 pub fn load_file(server: &Server, path: &std::path::Path) -> Result<Option<LoadInfo>, String> {
+    load_file_with(server, path, false)
+}
+
+/// [`load_file`] at start-up: a master logs DELs for the keys that expired (see
+/// [`load_inner`]).
+pub fn load_file_at_startup(
+    server: &Server,
+    path: &std::path::Path,
+) -> Result<Option<LoadInfo>, String> {
+    load_file_with(server, path, !server.is_replica())
+}
+
+fn load_file_with(
+    server: &Server,
+    path: &std::path::Path,
+    feed_repl: bool,
+) -> Result<Option<LoadInfo>, String> {
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
     let r = std::io::BufReader::with_capacity(1 << 20, f);
-    load_from(server, r).map(Some)
+    load_inner(server, r, feed_repl).map(Some)
 }

@@ -37,6 +37,10 @@ pub struct LogInner {
     dropped_pins: Vec<u64>,
     /// Most bytes a pin may hold (`client-output-buffer-limit replica` hard limit; 0 = none).
     pin_limit: usize,
+    /// Redis's "a backlog exists": set once a replica link has read from the log, on a
+    /// replica, and on a master restored from an RDB's replication info (INFO reports
+    /// `repl_backlog_active:1` and a first byte offset even while the log is empty).
+    active: bool,
 }
 
 impl LogInner {
@@ -59,6 +63,10 @@ impl LogInner {
     /// Configured capacity (`repl-backlog-size`).
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+    /// `repl_backlog_active` (see the field).
+    pub fn active(&self) -> bool {
+        self.active || self.len > 0
     }
 
     fn push(&mut self, bytes: &[u8]) {
@@ -261,6 +269,7 @@ impl ReplLog {
                 pins: Vec::new(),
                 dropped_pins: Vec::new(),
                 pin_limit: 0,
+                active: false,
             }),
             appended: Notify::new(),
             readers: std::sync::atomic::AtomicUsize::new(0),
@@ -335,6 +344,7 @@ impl ReplLog {
         let mut inner = self.inner.lock();
         inner.push(bytes);
         inner.last_db = None;
+        inner.active = true;
         drop(inner);
         self.wake_readers();
     }
@@ -366,6 +376,7 @@ impl ReplLog {
             inner.pins.retain(|&(p, _)| p != id);
             return false;
         }
+        inner.active = true;
         match inner.pins.iter_mut().find(|(p, _)| *p == id) {
             Some(p) => p.1 = offset,
             None => inner.pins.push((id, offset)),
@@ -412,6 +423,30 @@ impl ReplLog {
         inner.clear();
         inner.end = offset;
         inner.last_db = None;
+        inner.active = true;
+    }
+
+    /// `repl-backlog-ttl` expired on a master without replicas: drops the held bytes (the
+    /// offset stays) and reports no backlog, as Redis's freeReplicationBacklog. Refused
+    /// (false) while a reader still pins bytes (a PSYNC being accepted right now).
+    pub fn free_backlog(&self) -> bool {
+        let mut inner = self.inner.lock();
+        if !inner.pins.is_empty() {
+            return false;
+        }
+        inner.clear();
+        inner.active = false;
+        true
+    }
+
+    /// Moves the held bytes `delta` offsets later: a master restarted from an RDB continues
+    /// the saved history's offsets after the bytes it logged while loading (the DELs of keys
+    /// that expired while it was down). Only used before any replica reads the log.
+    pub fn rebase(&self, delta: u64) {
+        let mut inner = self.inner.lock();
+        debug_assert!(inner.pins.is_empty());
+        inner.end += delta;
+        inner.active = true;
     }
 
     /// Makes the next append start with a SELECT, so a reader starting at the current offset

@@ -253,6 +253,21 @@ impl Master {
         }
     }
 
+    /// CONFIG RESETSTAT: the replication counters of INFO stats start again from 0.
+    pub fn reset_stats(&self) {
+        for c in [
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
+            &self.repl_output_bytes,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        for r in self.replicas.lock().iter() {
+            r.out_bytes.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Number of replica links (`connected_slaves`).
     pub fn count(&self) -> usize {
         self.replicas.lock().len()
@@ -391,8 +406,19 @@ pub fn role_reply(server: &Server) -> Frame {
 pub async fn cron(server: Arc<Server>) {
     let mut shutdown = server.shutdown.subscribe();
     let mut last_ping = Instant::now();
+    // Since when this node is a master without replicas (repl-backlog-ttl), and whether
+    // its backlog was freed since (ferrodis keeps logging writes without a backlog, so the
+    // log fills again; it is freed once per lonely period, not every second).
+    let mut alone_since = Instant::now();
+    let mut freed = false;
     loop {
         refresh_good_replicas(&server);
+        if server.is_replica() || server.repl_master.count() > 0 {
+            alone_since = Instant::now();
+            freed = false;
+        } else if !freed {
+            freed = expire_backlog(&server, alone_since);
+        }
         let period = server.config.read().repl_ping_replica_period.max(1);
         if last_ping.elapsed() >= Duration::from_secs(period) {
             last_ping = Instant::now();
@@ -405,6 +431,24 @@ pub async fn cron(server: Arc<Server>) {
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// `repl-backlog-ttl`: a master that has had no replica for longer than that frees its
+/// backlog, and takes a new replid and no replid2 (Redis: its offset no longer moves
+/// without a backlog, so the old id must never be continued). A replica that comes back
+/// then needs a full sync.
+/// True once freed.
+fn expire_backlog(server: &Server, alone_since: Instant) -> bool {
+    let ttl = server.config.read().repl_backlog_ttl;
+    if ttl == 0 || alone_since.elapsed() <= Duration::from_secs(ttl) {
+        return false;
+    }
+    if !server.log.lock().active() || !server.log.free_backlog() {
+        return false;
+    }
+    server.change_replid();
+    tracing::info!("Replication backlog freed after {ttl} seconds without connected replicas.");
+    true
 }
 
 // ---------------------------------------------------------------------------------------

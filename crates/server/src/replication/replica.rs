@@ -983,7 +983,10 @@ async fn stream_loop(
             out.clear();
         }
         if handle.killed.load(Ordering::Acquire) {
-            return Err("Connection with master lost (killed).".into());
+            // CLIENT KILL TYPE master: reconnect at once, as Redis 7.0 does after any lost
+            // master link (waiting a second lets the master's backlog move on).
+            tracing::info!("Connection with master lost.");
+            return Ok(Retry::Now);
         }
         if rbuf.capacity() - rbuf.len() < 16 * 1024 {
             rbuf.reserve(64 * 1024);

@@ -15,6 +15,8 @@
 //! * `repl_chain`: chains and mixed topologies of ferrodis and redis-server 7.0 nodes.
 //! * `repl_master`: the master side of replication with real redis-server replicas.
 //! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
+//! * `repl_psync2`: Redis's psync2 / psync2-reg / psync2-pingoff / psync2-master-restart /
+//!   replication-psync scenarios (failovers, chains, restarts, links cut under load).
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
 
 mod connection;
@@ -28,6 +30,7 @@ mod protocol;
 mod random_diff;
 mod repl_chain;
 mod repl_master;
+mod repl_psync2;
 mod repl_replica;
 mod replog;
 mod seed;

@@ -128,6 +128,9 @@ fn populate(c: &mut Conn) {
 
 fn same_data(m: &TestServer, r: &TestServer) {
     let (mut mc, mut rc) = (m.conn(), r.conn());
+    // DEBUG DIGEST of 100k keys in a debug build takes seconds, longer on a loaded machine.
+    mc.set_timeout(Duration::from_secs(120));
+    rc.set_timeout(Duration::from_secs(120));
     assert_eq!(
         dump(&mut mc),
         dump(&mut rc),
