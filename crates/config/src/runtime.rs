@@ -13,6 +13,8 @@ pub(crate) const MULTI_ARG: &[&str] = &[
     "oom-score-adj-values",
     "latency-tracking-info-percentiles",
     "replicaof",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
 ];
 
 /// The table name (canonical or alias) that `name` resolves to.

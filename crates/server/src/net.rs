@@ -279,7 +279,25 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                     if args.is_empty() {
                         continue;
                     }
+                    // SHUTDOWN or FAILOVER holds writes: one relaxed load when nothing does.
+                    if server.admin.writes_paused()
+                        && crate::replication::admin::postpone(client, &args)
+                        && !crate::replication::admin::wait_unpaused(
+                            server, client, sock, &mut wbuf,
+                        )
+                        .await
+                    {
+                        return;
+                    }
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
+                    if client.admin_wait.is_some()
+                        && !crate::replication::admin::after_command(
+                            server, client, sock, &mut wbuf,
+                        )
+                        .await
+                    {
+                        return;
+                    }
                     if client.repl.as_ref().is_some_and(|r| r.action.is_some()) {
                         // PSYNC/SYNC (the connection becomes a replica link), WAIT, or a
                         // REPLCONF without reply.
@@ -445,6 +463,7 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     tokio::spawn(idle_sweep(server.clone()));
     tokio::spawn(crate::evict::cron(server.clone()));
     tokio::spawn(crate::replication::master::cron(server.clone()));
+    tokio::spawn(crate::replication::admin::cron(server.clone()));
     if let Err(e) = crate::load_at_startup(&server).await {
         tracing::warn!("{e}");
         server.request_shutdown();

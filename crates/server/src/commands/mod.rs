@@ -177,6 +177,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,
+    crate::replication::admin::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.
