@@ -12,6 +12,7 @@
 //! * `differential`: the same scripts against redis-server 7.0; replies must be identical.
 //! * `repl_master`: the master side of replication with real redis-server replicas.
 //! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
+//! * `repl_admin`: SHUTDOWN/SIGTERM waiting for replicas, FAILOVER, repl-backlog-ttl.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
 
 mod connection;
@@ -21,6 +22,7 @@ mod keys;
 mod maxmemory;
 mod protocol;
 mod random_diff;
+mod repl_admin;
 mod repl_chain;
 mod repl_master;
 mod repl_replica;
