@@ -615,6 +615,16 @@ pub static DIRECTIVES: &[Directive] = &[
     bool_f!("rdbcompression", [], rdbcompression, "yes", RT),
     bool_f!("rdbchecksum", [], rdbchecksum, "yes", IMM),
     bool_f!("rdb-del-sync-files", [], rdb_del_sync_files, "no", RT),
+    // Test-only (Redis's DEBUG_CONFIG | HIDDEN_CONFIG): not listed by `CONFIG GET *`.
+    other!("rdb-key-save-delay", [], int(i32::MIN as i64, I32), "0", RT),
+    other!("key-load-delay", [], int(i32::MIN as i64, I32), "0", RT),
+    other!(
+        "loading-process-events-interval-bytes",
+        [],
+        int(1024, I32),
+        "2097152",
+        RT
+    ),
     other!("rdb-save-incremental-fsync", [], BOOL, "yes", RT),
     bool_f!(
         "stop-writes-on-bgsave-error",

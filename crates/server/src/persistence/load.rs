@@ -50,6 +50,8 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
     let mut db = 0u64;
     let mut info = LoadInfo::default();
     let cfg = server.config.read().clone();
+    // `key-load-delay` (tests): a slow load, to observe LOADING and interrupted transfers.
+    let mut delay = super::delay::KeyDelay::from_config(server, "key-load-delay");
     loop {
         let item = reader.next_item().map_err(|e| e.to_string())?;
         match item {
@@ -79,6 +81,9 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
             },
             Item::ResizeDb { .. } | Item::Function(_) => {}
             Item::Entry(e) => {
+                if let Some(d) = delay.as_mut() {
+                    d.keys(1);
+                }
                 let expire_at = e.expire_ms.unwrap_or(0);
                 if expire_at != 0 && expire_at <= now && !is_replica {
                     info.expired += 1;

@@ -582,3 +582,117 @@ fn repl_admin_backlog_ttl_frees_backlog() {
 fn repl_admin_backlog_ttl_frees_backlog_redis() {
     backlog_ttl(Kind::Redis);
 }
+
+// ---------------------------------------------------------------------------------------
+// Test-only configs: rdb-key-save-delay, key-load-delay, loading-process-events-interval-bytes
+
+fn debug_config_transcript(kind: Kind) -> Vec<String> {
+    let m = node(kind, &[]);
+    let mut c = m.conn();
+    let mut out = Vec::new();
+    for cmd in [
+        &["CONFIG", "GET", "rdb-key-save-delay"][..],
+        &["CONFIG", "GET", "key-load-delay"],
+        &["CONFIG", "GET", "loading-process-events-interval-bytes"],
+        &["CONFIG", "SET", "rdb-key-save-delay", "-5"],
+        &["CONFIG", "GET", "rdb-key-save-delay"],
+        &["CONFIG", "SET", "key-load-delay", "abc"],
+        &[
+            "CONFIG",
+            "SET",
+            "loading-process-events-interval-bytes",
+            "100",
+        ],
+        &[
+            "CONFIG",
+            "SET",
+            "loading-process-events-interval-bytes",
+            "4096",
+        ],
+        &["CONFIG", "GET", "*-delay"],
+        &["CONFIG", "SET", "rdb-key-save-delay", "0"],
+    ] {
+        out.push(show(&c.cmd(cmd)));
+    }
+    let all = ferrodis_test_support::strings(&c.cmd(&["CONFIG", "GET", "*"]));
+    out.push(format!(
+        "listed by CONFIG GET *: {}",
+        all.iter()
+            .any(|n| n.contains("key-save-delay") || n.contains("loading-process"))
+    ));
+    out
+}
+
+#[test]
+fn repl_admin_debug_configs_match_redis() {
+    assert_eq!(
+        debug_config_transcript(Kind::Ferrodis),
+        debug_config_transcript(Kind::Redis)
+    );
+}
+
+/// `rdb-key-save-delay` makes BGSAVE (and a replication snapshot) crawl while clients are
+/// served; `key-load-delay` makes a start-up load crawl (`-LOADING` meanwhile).
+#[test]
+fn repl_admin_save_and_load_delays() {
+    let mut m = node(Kind::Ferrodis, &[]);
+    let mut c = m.conn();
+    assert_eq!(show(&c.cmd(&["DEBUG", "POPULATE", "2000"])), "+OK");
+    // 2000 keys x 1 ms = 2 s.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]);
+    let t0 = Instant::now();
+    assert_eq!(show(&c.cmd(&["BGSAVE"])), "+Background saving started");
+    assert_eq!(field(&mut c, "persistence", "rdb_bgsave_in_progress"), "1");
+    let p0 = Instant::now();
+    assert_eq!(show(&c.cmd(&["SET", "during", "1"])), "+OK");
+    assert!(
+        p0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        p0.elapsed()
+    );
+    wait_until(
+        LONG,
+        || field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0",
+        "the delayed BGSAVE ends",
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(field(&mut c, "persistence", "rdb_last_bgsave_status"), "ok");
+
+    // A replica's full sync goes through the same delayed snapshot.
+    let t1 = Instant::now();
+    let r = replica_of(Kind::Redis, &m, &[]);
+    wait_synced(&m, &[&r]);
+    assert!(
+        t1.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        t1.elapsed()
+    );
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert_eq!(show(&c.cmd(&["SAVE"])), "+OK");
+    drop(r);
+
+    // Restart loading the 2001 keys at 1 ms each.
+    m.stop();
+    let dump = m.dir().join("dump.rdb");
+    assert!(dump.exists());
+    let dir = m.dir().display().to_string();
+    let l = TestServer::builder(BIN)
+        .args(&["--dir", &dir, "--key-load-delay", "1000"])
+        .start();
+    // (The test harness waits for PONG, i.e. until the load is over.)
+    let log = l.log();
+    let secs: f64 = log
+        .lines()
+        .find_map(|l| l.split("DB loaded from disk: ").nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no load time in the log:\n{log}"));
+    assert!(secs >= 1.5, "load took {secs} s");
+    let mut lc = l.conn();
+    assert_eq!(show(&lc.cmd(&["GET", "during"])), "$1");
+    assert_eq!(show(&lc.cmd(&["DBSIZE"])), ":2001");
+}
