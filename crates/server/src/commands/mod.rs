@@ -332,6 +332,11 @@ impl<'a> Ctx<'a> {
         if self.is_replica() && !self.client.is_master {
             return None;
         }
+        if self.server.admin.writes_paused() && !self.client.is_master {
+            // SHUTDOWN/FAILOVER wait for replicas to reach the current offset: expired, but
+            // no DEL now (Redis's expireIfNeeded does the same while clients are paused).
+            return None;
+        }
         if self.client.is_master {
             // Applying our master's stream: its DEL will come; keep the key meanwhile.
             return Some(pos);

@@ -518,6 +518,9 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     {
         // Accepted for Redis's test suite; they tune internals ferrodis does not have.
         ok()
+    } else if is_kw(sub, "REPLICATE") && args.len() >= 3 {
+        crate::replication::admin::debug_replicate(ctx.server, &args[2..]);
+        ok()
     } else if is_kw(sub, "LISTPACK") && args.len() == 3 {
         Err(CommandError::new("ERR Not a listpack encoded object."))
     } else if is_kw(sub, "HELP") {

@@ -785,6 +785,26 @@ pub fn before_psync(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CommandError> {
 }
 
 // ---------------------------------------------------------------------------------------
+// DEBUG REPLICATE
+
+/// `DEBUG REPLICATE <arg> ...`: puts the arguments into the replication stream as one
+/// command, without a SELECT and without running it here (Redis's tests use it to make
+/// replicas diverge or see unknown commands). A replica propagates nothing of its own.
+pub fn debug_replicate(server: &Server, argv: &[Bytes]) {
+    if server.is_replica() {
+        return;
+    }
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    for a in argv {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    server.log.append_unselected(&out);
+}
+
+// ---------------------------------------------------------------------------------------
 // repl-backlog-ttl
 
 /// A master that has had no replicas for `repl-backlog-ttl` seconds frees its backlog and

@@ -696,3 +696,66 @@ fn repl_admin_save_and_load_delays() {
     assert_eq!(show(&lc.cmd(&["GET", "during"])), "$1");
     assert_eq!(show(&lc.cmd(&["DBSIZE"])), ":2001");
 }
+
+/// While FAILOVER holds writes, keys that expire are hidden but not deleted (no DEL moves
+/// the offset the replicas must reach), as Redis; the DEL comes once writes resume.
+fn paused_expiry(kind: Kind) -> Vec<String> {
+    let m = node(kind, &[]);
+    let r = replica_of(Kind::Redis, &m, &[]);
+    wait_synced(&m, &[&r]);
+    let mut c = m.conn();
+    let mut out = vec![show(&c.cmd(&["SET", "k", "v", "PX", "300"]))];
+    wait_synced(&m, &[&r]);
+    let stopped = Stopped::new(&r);
+    out.push(show(&c.cmd(&["FAILOVER", "TIMEOUT", "60000"])));
+    let off = field(&mut c, "replication", "master_repl_offset");
+    std::thread::sleep(Duration::from_millis(600));
+    out.push(show(&c.cmd(&["GET", "k"])));
+    out.push(show(&c.cmd(&["EXISTS", "k"])));
+    out.push(format!(
+        "offset unchanged: {}",
+        field(&mut c, "replication", "master_repl_offset") == off
+    ));
+    out.push(show(&c.cmd(&["FAILOVER", "ABORT"])));
+    drop(stopped);
+    wait_synced(&m, &[&r]);
+    wait_until(
+        LONG,
+        || show(&r.conn().cmd(&["EXISTS", "k"])) == ":0",
+        "the replica gets the DEL",
+    );
+    out
+}
+
+#[test]
+fn repl_admin_paused_master_does_not_expire() {
+    let ours = paused_expiry(Kind::Ferrodis);
+    assert_eq!(ours, paused_expiry(Kind::Redis));
+    assert_eq!(ours[4], "offset unchanged: true");
+}
+
+/// DEBUG REPLICATE sends a command to replicas without running it on the master.
+#[test]
+fn repl_admin_debug_replicate() {
+    for kind in [Kind::Ferrodis, Kind::Redis] {
+        let m = node(kind, &[]);
+        let r = replica_of(Kind::Redis, &m, &[]);
+        wait_synced(&m, &[&r]);
+        let mut c = m.conn();
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "REPLICATE", "SET", "k", "from-debug"])),
+            "+OK"
+        );
+        assert_eq!(
+            show(&c.cmd(&["DEBUG", "REPLICATE"])),
+            "-ERR unknown subcommand or wrong number of arguments for 'REPLICATE'. Try DEBUG HELP."
+        );
+        wait_synced(&m, &[&r]);
+        assert_eq!(
+            show(&r.conn().cmd(&["GET", "k"])),
+            "$from-debug",
+            "{kind:?}"
+        );
+        assert_eq!(show(&c.cmd(&["GET", "k"])), "nil", "{kind:?}");
+    }
+}
