@@ -464,10 +464,27 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     tokio::spawn(crate::evict::cron(server.clone()));
     tokio::spawn(crate::replication::master::cron(server.clone()));
     tokio::spawn(crate::replication::admin::cron(server.clone()));
-    if let Err(e) = crate::load_at_startup(&server).await {
-        tracing::warn!("{e}");
-        server.request_shutdown();
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+    // A SHUTDOWN or signal during the load stops the server without waiting for it (the
+    // loader notices and gives up; Redis processes events while loading for the same end).
+    let mut stop = server.shutdown.subscribe();
+    let loaded = tokio::select! {
+        r = crate::load_at_startup(&server) => Some(r),
+        _ = async {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        } => None,
+    };
+    match loaded {
+        None => return Ok(()),
+        Some(Err(e)) => {
+            tracing::warn!("{e}");
+            server.request_shutdown();
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        }
+        Some(Ok(())) => {}
     }
     tokio::spawn(crate::persistence::cron(server.clone()));
     tracing::info!("Ready to accept connections tcp");

@@ -518,6 +518,11 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     {
         // Accepted for Redis's test suite; they tune internals ferrodis does not have.
         ok()
+    } else if is_kw(sub, "PAUSE-CRON") && args.len() == 3 {
+        // Redis reads it with atoi(): anything not a number is 0.
+        let on = crate::util::parse_i64(&args[2]).unwrap_or(0);
+        crate::replication::admin::pause_cron(ctx.server, on != 0);
+        ok()
     } else if is_kw(sub, "REPLICATE") && args.len() >= 3 {
         crate::replication::admin::debug_replicate(ctx.server, &args[2..]);
         ok()

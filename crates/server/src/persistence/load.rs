@@ -84,6 +84,11 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
                 if let Some(d) = delay.as_mut() {
                     d.keys(1);
                 }
+                // Every 1024 keys: give up if the server is shutting down (SHUTDOWN or a
+                // signal during a long load).
+                if (delay.is_some() || info.keys % 1024 == 1023) && *server.shutdown.borrow() {
+                    return Err("loading interrupted by shutdown".to_string());
+                }
                 let expire_at = e.expire_ms.unwrap_or(0);
                 if expire_at != 0 && expire_at <= now && !is_replica {
                     info.expired += 1;

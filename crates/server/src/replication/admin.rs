@@ -82,6 +82,9 @@ pub struct Admin {
     last_signal: AtomicU8,
     /// `master_failover_state`, readable without the lock.
     failover_state: AtomicU8,
+    /// DEBUG PAUSE-CRON: the admin cron (signalled shutdowns, shutdown deadline, failover,
+    /// backlog TTL) does nothing while set.
+    cron_paused: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -413,11 +416,14 @@ fn finish_shutdown(server: &Server) -> bool {
         let path = crate::persistence::dump_path(server);
         match crate::persistence::save_to_file(server, &path) {
             Ok(()) => tracing::info!("DB saved on disk"),
+            // The cause first, then Redis's exact lines (its tests match them).
             Err(e) if flags & SHUTDOWN_FORCE != 0 => {
-                tracing::warn!("Error trying to save the DB ({e}). Exit anyway.");
+                tracing::warn!("Failed saving the DB: {e}");
+                tracing::warn!("Error trying to save the DB. Exit anyway.");
             }
             Err(e) => {
-                tracing::warn!("Error trying to save the DB ({e}), can't exit.");
+                tracing::warn!("Failed saving the DB: {e}");
+                tracing::warn!("Error trying to save the DB, can't exit.");
                 tracing::warn!(
                     "Errors trying to shut down the server. Check the logs for more information."
                 );
@@ -511,6 +517,9 @@ pub async fn cron(server: Arc<Server>) {
 
 fn tick(server: &Arc<Server>) {
     let admin = &server.admin;
+    if admin.cron_paused.load(Ordering::Relaxed) {
+        return;
+    }
     if admin.shutdown_asap.load(Ordering::Acquire) && !admin.shutdown_initiated() {
         let sig = admin.last_signal.load(Ordering::Relaxed);
         let flags = signal_flags(server, sig);
@@ -785,7 +794,12 @@ pub fn before_psync(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CommandError> {
 }
 
 // ---------------------------------------------------------------------------------------
-// DEBUG REPLICATE
+// DEBUG REPLICATE, DEBUG PAUSE-CRON
+
+/// `DEBUG PAUSE-CRON 0|1` (Redis's tests use it to hold a signalled shutdown in place).
+pub fn pause_cron(server: &Server, on: bool) {
+    server.admin.cron_paused.store(on, Ordering::Relaxed);
+}
 
 /// `DEBUG REPLICATE <arg> ...`: puts the arguments into the replication stream as one
 /// command, without a SELECT and without running it here (Redis's tests use it to make

@@ -759,3 +759,110 @@ fn repl_admin_debug_replicate() {
         assert_eq!(show(&c.cmd(&["GET", "k"])), "nil", "{kind:?}");
     }
 }
+
+/// SIGTERM during a (slow) start-up load stops the server promptly with Redis's line.
+#[test]
+fn repl_admin_sigterm_during_loading() {
+    let mut m = node(Kind::Ferrodis, &[]);
+    let mut c = m.conn();
+    c.cmd(&["DEBUG", "POPULATE", "3000"]);
+    assert_eq!(show(&c.cmd(&["SAVE"])), "+OK");
+    m.stop();
+    // Not a TestServer: it waits for PONG, i.e. for the end of the load.
+    let port = ferrodis_test_support::free_port();
+    let log = m.dir().join("loading.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .arg("--dir")
+        .arg(m.dir())
+        .args(["--key-load-delay", "10000"])
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferrodis");
+    wait_until(
+        LONG,
+        || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
+                let mut k = Conn::from_stream(s);
+                show(&k.cmd(&["GET", "x"])).starts_with("-LOADING")
+            })
+        },
+        "the server answers -LOADING",
+    );
+    let t0 = Instant::now();
+    signal(child.id(), "TERM");
+    let st = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if t0.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("still loading after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("Received shutdown signal during loading, scheduling shutdown."),
+        "{text}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+/// Redis's unit/shutdown.tcl: a failing final save (a directory named like the dump) keeps
+/// the server running after SIGINT and SHUTDOWN; NOSAVE still exits; SHUTDOWN ABORT cancels
+/// a signalled shutdown held by DEBUG PAUSE-CRON.
+fn save_failure_transcript(kind: Kind) -> Vec<String> {
+    let mut m = node(kind, &["--save", "900 1"]);
+    let mut c = m.conn();
+    let mut out = Vec::new();
+    out.push(show(&c.cmd(&["DEBUG", "PAUSE-CRON", "1"])));
+    signal(m.pid(), "TERM");
+    wait_log(&m, "Received SIGTERM scheduling shutdown...");
+    out.push(show(&c.cmd(&["SHUTDOWN", "ABORT"])));
+    out.push(show(&c.cmd(&["DEBUG", "PAUSE-CRON", "0"])));
+    out.push(show(&c.cmd(&["PING"])));
+    for i in 0..20 {
+        c.cmd(&["SET", &i.to_string(), &i.to_string()]);
+    }
+    let dump = m.dir().join("dump.rdb");
+    let _ = std::fs::remove_file(&dump);
+    std::fs::create_dir_all(&dump).expect("mkdir dump.rdb");
+    signal(m.pid(), "INT");
+    wait_log(&m, "Error trying to save the DB, can't exit.");
+    out.push(show(&c.cmd(&["PING"])));
+    out.push(show(&c.cmd(&["SHUTDOWN"])));
+    out.push(show(&c.cmd(&["PING"])));
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    out.push(format!(
+        "closed: {}",
+        c.closed_within(Duration::from_secs(20))
+    ));
+    out.push(format!("exit: {:?}", m.wait_exit(LONG).code()));
+    let log = m.log();
+    for line in [
+        "Shutdown manually aborted.",
+        "Errors trying to shut down the server. Check the logs for more information.",
+        "Received SIGINT scheduling shutdown...",
+    ] {
+        out.push(format!("{line} {}", log.contains(line)));
+    }
+    out
+}
+
+#[test]
+fn repl_admin_shutdown_save_failure_matches_redis() {
+    let ours = save_failure_transcript(Kind::Ferrodis);
+    assert_eq!(ours, save_failure_transcript(Kind::Redis));
+    assert_eq!(ours[5], "-ERR Errors trying to SHUTDOWN. Check logs.");
+}
