@@ -827,6 +827,8 @@ pub fn debug_replicate(server: &Server, argv: &[Bytes]) {
 fn backlog_ttl(server: &Server) {
     let admin = &server.admin;
     let now = crate::util::now_ms();
+    // Read before taking `inner`: INFO holds the config lock while it reads `inner`.
+    let ttl = server.config.read().repl_backlog_ttl;
     let mut inner = admin.inner.lock();
     if server.is_replica() || server.repl_master.count() > 0 {
         inner.no_replicas_since_ms = 0;
@@ -843,7 +845,6 @@ fn backlog_ttl(server: &Server) {
         server.log.reset_offset(server.log.offset());
         return;
     }
-    let ttl = server.config.read().repl_backlog_ttl;
     if ttl == 0 {
         return;
     }
