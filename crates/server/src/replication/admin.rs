@@ -102,6 +102,11 @@ struct Inner {
     no_replicas_since_ms: i64,
     /// The backlog was freed by `repl-backlog-ttl` (INFO `repl_backlog_active:0`).
     backlog_freed: bool,
+    /// A replica was connected (or we were one) since start or the last free: Redis has a
+    /// backlog only then, so only then can the TTL free it.
+    backlog_exists: bool,
+    /// `sync_full + sync_partial_ok` at the last backlog-TTL check.
+    syncs_seen: u64,
 }
 
 impl Admin {
@@ -829,14 +834,22 @@ fn backlog_ttl(server: &Server) {
     let now = crate::util::now_ms();
     // Read before taking `inner`: INFO holds the config lock while it reads `inner`.
     let ttl = server.config.read().repl_backlog_ttl;
+    // A replica that came and went between two ticks still created the backlog: count
+    // syncs, not only the links seen at a tick.
+    let m = &server.repl_master;
+    let syncs = m.sync_full.load(Ordering::Relaxed) + m.sync_partial_ok.load(Ordering::Relaxed);
     let mut inner = admin.inner.lock();
-    if server.is_replica() || server.repl_master.count() > 0 {
+    if syncs != inner.syncs_seen {
+        inner.syncs_seen = syncs;
         inner.no_replicas_since_ms = 0;
+        inner.backlog_exists = true;
         inner.backlog_freed = false;
-        return;
     }
-    if inner.no_replicas_since_ms == 0 {
-        inner.no_replicas_since_ms = now;
+    if server.is_replica() || server.repl_master.count() > 0 {
+        // A replica always has a backlog; so does a master once a replica connected.
+        inner.no_replicas_since_ms = 0;
+        inner.backlog_exists = true;
+        inner.backlog_freed = false;
         return;
     }
     if inner.backlog_freed {
@@ -845,12 +858,21 @@ fn backlog_ttl(server: &Server) {
         server.log.reset_offset(server.log.offset());
         return;
     }
+    if !inner.backlog_exists {
+        // Redis creates the backlog when the first replica connects: nothing to free yet.
+        return;
+    }
+    if inner.no_replicas_since_ms == 0 {
+        inner.no_replicas_since_ms = now;
+        return;
+    }
     if ttl == 0 {
         return;
     }
     let idle = (now - inner.no_replicas_since_ms) / 1000;
-    if idle >= ttl as i64 {
+    if idle > ttl as i64 {
         inner.backlog_freed = true;
+        inner.backlog_exists = false;
         drop(inner);
         // Redis: changeReplicationId + clearReplicationId2 + freeReplicationBacklog.
         server.change_replid();
