@@ -136,7 +136,8 @@ fn section(server: &Server, name: &str, out: &mut String) {
                     .count()
                     .saturating_sub(server.repl_master.count()),
                 cfg.maxclients,
-                server.blocking.blocked_clients(),
+                server.blocking.blocked_clients()
+                    + crate::replication::admin::blocked_clients(server),
             );
         }
         "memory" => {

@@ -26,7 +26,7 @@ use crate::Server;
 use bytes::{Bytes, BytesMut};
 use ferrodis_resp::Frame;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -77,6 +77,9 @@ pub struct Admin {
     /// failed): the SHUTDOWN callers blocked on it get their error then.
     cancel_gen: AtomicU64,
     cancelled: Notify,
+    /// SHUTDOWN callers blocked on the wait and writers held by the pause: Redis 7.0.15's
+    /// INFO `blocked_clients` counts both (BLOCKED_SHUTDOWN, BLOCKED_POSTPONE).
+    blocked: AtomicUsize,
     /// A signal asked for a shutdown the cron has not started yet (Redis's `shutdown_asap`).
     shutdown_asap: AtomicBool,
     last_signal: AtomicU8,
@@ -196,6 +199,7 @@ pub async fn wait_unpaused(
     let handle = client.handle.clone();
     crate::client::set_flag(&handle, 'b', true);
     let mut shutdown = server.shutdown.subscribe();
+    server.admin.blocked.fetch_add(1, Ordering::Relaxed);
     let alive = loop {
         let resumed = server.admin.unpaused.notified();
         tokio::pin!(resumed);
@@ -215,6 +219,7 @@ pub async fn wait_unpaused(
         }
     };
     crate::client::set_flag(&handle, 'b', false);
+    server.admin.blocked.fetch_sub(1, Ordering::Relaxed);
     alive
 }
 
@@ -308,6 +313,7 @@ pub async fn after_command(
     crate::client::set_flag(&handle, 'b', true);
     let mut shutdown = server.shutdown.subscribe();
     let admin = &server.admin;
+    admin.blocked.fetch_add(1, Ordering::Relaxed);
     let cancelled = loop {
         let woken = admin.cancelled.notified();
         tokio::pin!(woken);
@@ -326,6 +332,7 @@ pub async fn after_command(
         }
     };
     crate::client::set_flag(&handle, 'b', false);
+    admin.blocked.fetch_sub(1, Ordering::Relaxed);
     if !cancelled {
         return false;
     }
@@ -466,6 +473,12 @@ fn abort_shutdown(server: &Server) -> bool {
     }
     tracing::info!("Shutdown manually aborted.");
     true
+}
+
+/// SHUTDOWN callers waiting for replicas and writers held by the pause (part of INFO
+/// `blocked_clients`).
+pub fn blocked_clients(server: &Server) -> usize {
+    server.admin.blocked.load(Ordering::Relaxed)
 }
 
 /// INFO server's `shutdown_in_milliseconds:<ms>` line while waiting for replicas.

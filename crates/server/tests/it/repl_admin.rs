@@ -224,6 +224,12 @@ fn shutdown_abort_transcript(kind: Kind) -> Vec<String> {
         "has shutdown_in_milliseconds: {}",
         info(&mut c, "server").contains_key("shutdown_in_milliseconds")
     ));
+    // The two SHUTDOWN callers and the held INCR are blocked clients.
+    let clients = info(&mut c, "clients");
+    out.push(format!(
+        "connected {} blocked {}",
+        clients["connected_clients"], clients["blocked_clients"]
+    ));
     out.push(show(&c.cmd(&["SHUTDOWN", "ABORT"])));
     out.push(show(&sd1.read_reply("the first SHUTDOWN's error")));
     out.push(show(&sd2.read_reply("the second SHUTDOWN's error")));
@@ -244,8 +250,9 @@ fn repl_admin_shutdown_abort_matches_redis() {
     let theirs = shutdown_abort_transcript(Kind::Redis);
     assert_eq!(ours, theirs);
     assert_eq!(ours[0], "-ERR No shutdown in progress.");
-    assert_eq!(ours[13], "+OK");
-    assert_eq!(ours[14], "-ERR Errors trying to SHUTDOWN. Check logs.");
+    assert_eq!(ours[13], "connected 4 blocked 3");
+    assert_eq!(ours[14], "+OK");
+    assert_eq!(ours[15], "-ERR Errors trying to SHUTDOWN. Check logs.");
 }
 
 /// NOW skips the wait; `shutdown-timeout 0` too.
