@@ -496,9 +496,11 @@ fn repl_admin_failover_timeout_and_force() {
         &m,
         "FAILOVER to any replica aborted: Replica never caught up before timeout",
     );
-    assert_eq!(
-        field(&mut mc, "replication", "master_failover_state"),
-        "no-failover"
+    // The line is logged just before the state is cleared.
+    wait_until(
+        LONG,
+        || field(&mut mc, "replication", "master_failover_state") == "no-failover",
+        "the timed-out failover is cleared",
     );
     assert_eq!(field(&mut mc, "replication", "role"), "master");
 
@@ -520,9 +522,10 @@ fn repl_admin_failover_timeout_and_force() {
         r.port()
     );
     wait_log(&m, &forced);
-    assert_eq!(
-        field(&mut mc, "replication", "master_failover_state"),
-        "failover-in-progress"
+    wait_until(
+        LONG,
+        || field(&mut mc, "replication", "master_failover_state") == "failover-in-progress",
+        "the forced failover starts",
     );
     drop(stopped);
     wait_until(
@@ -716,7 +719,14 @@ fn paused_expiry(kind: Kind) -> Vec<String> {
     let stopped = Stopped::new(&r);
     out.push(show(&c.cmd(&["FAILOVER", "TIMEOUT", "60000"])));
     let off = field(&mut c, "replication", "master_repl_offset");
-    std::thread::sleep(Duration::from_millis(600));
+    // Bounded wait for the key's time to pass (GET hides it once expired).
+    wait_until(
+        LONG,
+        || show(&c.cmd(&["GET", "k"])) == "nil",
+        "k expires while writes are paused",
+    );
+    // Give the active expiry cycle (100 ms) a few chances to (wrongly) delete it.
+    assert!(c.silent_for(Duration::from_millis(300)));
     out.push(show(&c.cmd(&["GET", "k"])));
     out.push(show(&c.cmd(&["EXISTS", "k"])));
     out.push(format!(
