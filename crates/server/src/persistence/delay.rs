@@ -34,8 +34,9 @@ impl KeyDelay {
         })
     }
 
-    /// Accounts for `keys` more keys; sleeps once at least a millisecond is owed.
-    pub fn keys(&mut self, keys: u64) {
+    /// Accounts for `keys` more keys; sleeps once at least a millisecond is owed, in short
+    /// slices, giving up the rest as soon as `stop` says so (an aborted save, a shutdown).
+    pub fn keys(&mut self, keys: u64, stop: impl Fn() -> bool) {
         if self.per_key > 0 {
             self.owed_us = self
                 .owed_us
@@ -47,21 +48,16 @@ impl KeyDelay {
             self.carry %= every;
         }
         if self.owed_us >= 1000 {
-            self.flush();
+            const SLICE_US: u64 = 50_000;
+            while self.owed_us > 0 {
+                if stop() {
+                    self.owed_us = 0;
+                    break;
+                }
+                let us = self.owed_us.min(SLICE_US);
+                std::thread::sleep(Duration::from_micros(us));
+                self.owed_us -= us;
+            }
         }
-    }
-
-    /// Sleeps whatever is still owed.
-    pub fn flush(&mut self) {
-        if self.owed_us > 0 {
-            std::thread::sleep(Duration::from_micros(self.owed_us));
-            self.owed_us = 0;
-        }
-    }
-}
-
-impl Drop for KeyDelay {
-    fn drop(&mut self) {
-        self.flush();
     }
 }

@@ -82,7 +82,7 @@ pub fn load_from<R: Read>(server: &Server, input: R) -> Result<LoadInfo, String>
             Item::ResizeDb { .. } | Item::Function(_) => {}
             Item::Entry(e) => {
                 if let Some(d) = delay.as_mut() {
-                    d.keys(1);
+                    d.keys(1, || *server.shutdown.borrow());
                 }
                 // Every 1024 keys: give up if the server is shutting down (SHUTDOWN or a
                 // signal during a long load).

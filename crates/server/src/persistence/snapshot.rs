@@ -301,7 +301,7 @@ pub fn snapshot_to_at<W: Write>(
             };
             drop(g);
             if let Some(d) = delay.as_mut() {
-                d.keys(keys);
+                d.keys(keys, || aborted().is_err());
             }
             if let Some(chunk) = mine {
                 sink.write_all(&chunk?)?;

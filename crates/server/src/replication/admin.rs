@@ -422,6 +422,22 @@ fn finish_shutdown(server: &Server) -> bool {
             links.len()
         );
     }
+    if server.persist.bgsave_in_progress.load(Ordering::Acquire) {
+        // Redis kills its RDB child here; a running snapshot stops at its next check.
+        tracing::warn!("There is a child saving an .rdb. Killing it!");
+        server
+            .persist
+            .abort_generation
+            .fetch_add(1, Ordering::AcqRel);
+        // Let it stop and remove its temp file before ours is written (bounded: it checks
+        // the abort between shards and between 50 ms slices of any test delay).
+        let t0 = std::time::Instant::now();
+        while server.persist.bgsave_in_progress.load(Ordering::Acquire)
+            && t0.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     let save_points = !server.config.read().save.is_empty();
     if (save_points && flags & SHUTDOWN_NOSAVE == 0) || flags & SHUTDOWN_SAVE != 0 {
         tracing::info!("Saving the final RDB snapshot before exiting.");

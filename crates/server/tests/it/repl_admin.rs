@@ -883,3 +883,38 @@ fn repl_admin_shutdown_save_failure_matches_redis() {
     assert_eq!(ours, save_failure_transcript(Kind::Redis));
     assert_eq!(ours[5], "-ERR Errors trying to SHUTDOWN. Check logs.");
 }
+
+/// SHUTDOWN during a (slow) BGSAVE stops that save ("There is a child saving an .rdb.
+/// Killing it!") and writes its own final snapshot.
+fn shutdown_kills_bgsave(kind: Kind) {
+    let mut m = node(kind, &["--save", "900 1"]);
+    let mut c = m.conn();
+    for i in 0..50 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    // One second per key: this BGSAVE would take nearly a minute.
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+    assert_eq!(show(&c.cmd(&["BGSAVE"])), "+Background saving started");
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    let t0 = Instant::now();
+    c.send(&["SHUTDOWN"]);
+    assert_eq!(m.wait_exit(LONG).code(), Some(0), "{kind:?}");
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    let log = m.log();
+    assert!(
+        log.contains("# There is a child saving an .rdb. Killing it!"),
+        "{log}"
+    );
+    assert!(log.contains("DB saved on disk"), "{log}");
+    // The final snapshot has every key.
+    let r = TestServer::builder(BIN)
+        .args(&["--dir", &m.dir().display().to_string()])
+        .start();
+    assert_eq!(show(&r.conn().cmd(&["DBSIZE"])), ":50");
+}
+
+#[test]
+fn repl_admin_shutdown_kills_running_bgsave() {
+    shutdown_kills_bgsave(Kind::Ferrodis);
+    shutdown_kills_bgsave(Kind::Redis);
+}
