@@ -49,7 +49,8 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "shutdown",
         -1,
-        ADMIN | NO_AUTH | LOADING | STALE | NO_MULTI,
+        // Not NO_AUTH: redis-server 7.0 answers NOAUTH before even parsing the arguments.
+        ADMIN | LOADING | STALE | NO_MULTI,
         NONE,
         "server",
         shutdown,

@@ -267,9 +267,6 @@ pub fn shutdown_command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             false => Err(CommandError::new("ERR No shutdown in progress.")),
         };
     }
-    if !ctx.client.authenticated {
-        return Err(CommandError::new("NOAUTH Authentication required."));
-    }
     // Remember which cancellation this caller waits for before anything can cancel it.
     let gen = ctx.server.admin.cancel_gen.load(Ordering::Acquire);
     match prepare_for_shutdown(ctx.server, flags) {

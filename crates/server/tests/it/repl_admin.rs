@@ -918,3 +918,27 @@ fn repl_admin_shutdown_kills_running_bgsave() {
     shutdown_kills_bgsave(Kind::Ferrodis);
     shutdown_kills_bgsave(Kind::Redis);
 }
+
+/// With `requirepass`, SHUTDOWN (even ABORT or a bad argument) and FAILOVER need AUTH.
+#[test]
+fn repl_admin_shutdown_requires_auth_as_redis() {
+    let transcript = |kind: Kind| {
+        let s = node(kind, &["--requirepass", "pw"]);
+        let mut c = s.conn();
+        let mut out: Vec<String> = [
+            &["SHUTDOWN", "ABORT"][..],
+            &["SHUTDOWN", "foo"],
+            &["SHUTDOWN", "NOSAVE"],
+            &["FAILOVER"],
+        ]
+        .iter()
+        .map(|cmd| show(&c.cmd(cmd)))
+        .collect();
+        out.push(show(&c.cmd(&["AUTH", "pw"])));
+        out.push(show(&c.cmd(&["SHUTDOWN", "ABORT"])));
+        out
+    };
+    let ours = transcript(Kind::Ferrodis);
+    assert_eq!(ours, transcript(Kind::Redis));
+    assert_eq!(ours[0], "-NOAUTH Authentication required.");
+}
