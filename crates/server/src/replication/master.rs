@@ -663,7 +663,11 @@ async fn wait_acks(
     deadline: i64,
 ) -> Option<usize> {
     let m = &server.repl_master;
-    m.append_internal(server, GETACK);
+    // While SHUTDOWN/FAILOVER hold writes no GETACK is sent (it would move the offset they
+    // wait for), as Redis; the replicas' once-a-second ACKs still arrive.
+    if !server.admin.writes_paused() {
+        m.append_internal(server, GETACK);
+    }
     let handle = client.handle.clone();
     crate::client::set_flag(&handle, 'b', true);
     let mut shutdown = server.shutdown.subscribe();
