@@ -449,7 +449,8 @@ async fn run_link(server: &Arc<Server>, host: &str, port: u16, gen: u64) -> Resu
         ("?".to_string(), "-1".to_string())
     };
     let mut cmd = Vec::new();
-    // A master handing over to us-as-target's master during FAILOVER asks it to take over.
+    // During FAILOVER this node was the master and the target is now its master: the
+    // FAILOVER argument asks the target to become a master first (Redis's syncCommand).
     let failover = crate::replication::admin::failover_in_progress(server);
     if failover {
         encode(
