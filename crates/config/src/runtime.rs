@@ -13,6 +13,16 @@ pub(crate) const MULTI_ARG: &[&str] = &[
     "oom-score-adj-values",
     "latency-tracking-info-percentiles",
     "replicaof",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+];
+
+/// Redis's hidden (test-only) directives: CONFIG GET and SET by exact name work, patterns
+/// never list them.
+pub(crate) const HIDDEN: &[&str] = &[
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
 ];
 
 /// The table name (canonical or alias) that `name` resolves to.
@@ -37,7 +47,7 @@ impl Config {
                 .unwrap_or_default();
         }
         let mut out = Vec::new();
-        for d in DIRECTIVES {
+        for d in DIRECTIVES.iter().filter(|d| !HIDDEN.contains(&d.name)) {
             for name in std::iter::once(&d.name).chain(d.aliases) {
                 if glob_match(pattern, name.as_bytes(), true) {
                     out.push((name.to_string(), d.get(self)));

@@ -384,3 +384,66 @@ pub(crate) fn set_cluster_enabled(
         None => Err(ERR_NOT_BOOL.to_string()),
     }
 }
+
+// --- shutdown-on-sigint / shutdown-on-sigterm
+
+/// The flag words in Redis's enum order (`default` is no flag at all).
+const SHUTDOWN_SIG_FLAGS: &[&str] = &["save", "nosave", "now", "force"];
+
+/// Parses `default` or any of `save nosave now force` (Redis's multi-argument flags enum):
+/// the canonical form lists the flags in table order, `default` when none is set.
+fn parse_shutdown_on_sig(args: &[Vec<u8>]) -> Result<String, String> {
+    let bad = || "argument(s) must be one of the following: default, save, nosave, now, force";
+    if args.is_empty() {
+        return Err(bad().to_string());
+    }
+    let mut set = [false; 4];
+    for a in args {
+        let w = String::from_utf8_lossy(a).to_ascii_lowercase();
+        if w == "default" {
+            continue;
+        }
+        let i = SHUTDOWN_SIG_FLAGS
+            .iter()
+            .position(|f| *f == w)
+            .ok_or_else(|| bad().to_string())?;
+        set[i] = true;
+    }
+    if set[0] && set[1] {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".to_string());
+    }
+    let words: Vec<&str> = SHUTDOWN_SIG_FLAGS
+        .iter()
+        .zip(set)
+        .filter_map(|(f, on)| on.then_some(*f))
+        .collect();
+    Ok(if words.is_empty() {
+        "default".to_string()
+    } else {
+        words.join(" ")
+    })
+}
+
+pub(crate) fn set_shutdown_on_sigint(
+    c: &mut Config,
+    args: &[Vec<u8>],
+    _: &mut ApplyCtx,
+) -> SetResult {
+    let v = parse_shutdown_on_sig(args)?;
+    put_other(c, "shutdown-on-sigint", "default", v);
+    Ok(())
+}
+
+pub(crate) fn set_shutdown_on_sigterm(
+    c: &mut Config,
+    args: &[Vec<u8>],
+    _: &mut ApplyCtx,
+) -> SetResult {
+    let v = parse_shutdown_on_sig(args)?;
+    put_other(c, "shutdown-on-sigterm", "default", v);
+    Ok(())
+}
+
+pub(crate) fn rewrite_shutdown_on_sig(c: &Config, name: &str) -> Option<Vec<String>> {
+    Some(vec![format!("{name} {}", get_other(c, name, "default"))])
+}

@@ -493,19 +493,29 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     bool_f!("dynamic-hz", [], dynamic_hz, "yes", RT),
     int_f!("shutdown-timeout", [], shutdown_timeout: u64, 0, I32, "10", RT),
-    other!(
+    row!(
         "shutdown-on-sigint",
         [],
-        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        Kind::Special("default | one or more of save nosave now force"),
         "default",
-        RT
+        RT,
+        Access::Special(
+            |c| crate::special::get_other(c, "shutdown-on-sigint", "default"),
+            crate::special::set_shutdown_on_sigint,
+            |c| crate::special::rewrite_shutdown_on_sig(c, "shutdown-on-sigint")
+        )
     ),
-    other!(
+    row!(
         "shutdown-on-sigterm",
         [],
-        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        Kind::Special("default | one or more of save nosave now force"),
         "default",
-        RT
+        RT,
+        Access::Special(
+            |c| crate::special::get_other(c, "shutdown-on-sigterm", "default"),
+            crate::special::set_shutdown_on_sigterm,
+            |c| crate::special::rewrite_shutdown_on_sig(c, "shutdown-on-sigterm")
+        )
     ),
     enum_f!("enable-debug-command", enable_debug_command: EnableOption, "no", IMM),
     enum_f!("enable-protected-configs", enable_protected_configs: EnableOption, "no", IMM),
@@ -605,6 +615,16 @@ pub static DIRECTIVES: &[Directive] = &[
     bool_f!("rdbcompression", [], rdbcompression, "yes", RT),
     bool_f!("rdbchecksum", [], rdbchecksum, "yes", IMM),
     bool_f!("rdb-del-sync-files", [], rdb_del_sync_files, "no", RT),
+    // Test-only (Redis's DEBUG_CONFIG | HIDDEN_CONFIG): not listed by `CONFIG GET *`.
+    other!("rdb-key-save-delay", [], int(i32::MIN as i64, I32), "0", RT),
+    other!("key-load-delay", [], int(i32::MIN as i64, I32), "0", RT),
+    other!(
+        "loading-process-events-interval-bytes",
+        [],
+        int(1024, I32),
+        "2097152",
+        RT
+    ),
     other!("rdb-save-incremental-fsync", [], BOOL, "yes", RT),
     bool_f!(
         "stop-writes-on-bgsave-error",

@@ -67,6 +67,9 @@ pub struct Client {
     /// Master link only (replica side): the raw stream bytes of the command being applied,
     /// appended to the log by dispatch (or EXEC) in place of re-encoded effects, under the
     /// same locks that applied it. See `replication::replica`.
+    /// Set by a SHUTDOWN that waits for replicas: the cancellation generation it waits on
+    /// (`replication::admin::after_command`).
+    pub admin_wait: Option<u64>,
     pub master_raw: Option<Bytes>,
 }
 
@@ -95,6 +98,7 @@ impl Client {
             extra_replies: Vec::new(),
             repl: None,
             master_raw: None,
+            admin_wait: None,
         }
     }
 

@@ -215,7 +215,7 @@ fn precheck(
     // maxmemory: with no limit this is one relaxed load. Over the limit, every command first
     // tries to evict (as Redis does); only commands that may grow memory are refused.
     let maxmemory = server.evictor.limit();
-    if maxmemory != 0 && !client.is_master {
+    if maxmemory != 0 && !client.is_master && !server.admin.writes_paused() {
         if let Err(e) = crate::evict::enforce(server, maxmemory) {
             if let Some(reply) = oom_reject(server, client, cmd, e) {
                 return Err(reply);

@@ -202,7 +202,9 @@ pub async fn cron(server: Arc<Server>) {
     loop {
         access::tick();
         let limit = server.evictor.limit();
-        if limit != 0 && !server.loading.load(Ordering::Relaxed) {
+        // No evictions while writes are paused (the dataset must stay still while SHUTDOWN or
+        // FAILOVER waits for replicas), as Redis's isSafeToPerformEvictions.
+        if limit != 0 && !server.loading.load(Ordering::Relaxed) && !server.admin.writes_paused() {
             // Nothing to refuse here; an OOM is reported to the next DENYOOM command.
             let _ = enforce(&server, limit);
         }

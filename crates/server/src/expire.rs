@@ -32,6 +32,9 @@ pub async fn active_expire_loop(server: Arc<Server>) {
         if server.is_replica()
             || server.loading.load(Ordering::Relaxed)
             || !server.active_expire.load(Ordering::Relaxed)
+            // Writes are paused (SHUTDOWN or FAILOVER waiting for replicas): expiring now
+            // would move the offset the replicas must reach, as Redis avoids too.
+            || server.admin.writes_paused()
         {
             continue;
         }

@@ -108,7 +108,7 @@ fn section(server: &Server, name: &str, out: &mut String) {
         "server" => {
             let _ = write!(
                 out,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nferrodis_version:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n{}ferrodis_version:{}\r\n",
                 crate::REDIS_VERSION,
                 std::env::consts::OS,
                 std::env::consts::ARCH,
@@ -123,6 +123,7 @@ fn section(server: &Server, name: &str, out: &mut String) {
                 crate::keyspace::access::lru_clock(),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 server.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                crate::replication::admin::info_shutdown_line(server),
                 crate::FERRODIS_VERSION,
             );
         }
@@ -135,7 +136,8 @@ fn section(server: &Server, name: &str, out: &mut String) {
                     .count()
                     .saturating_sub(server.repl_master.count()),
                 cfg.maxclients,
-                server.blocking.blocked_clients(),
+                server.blocking.blocked_clients()
+                    + crate::replication::admin::blocked_clients(server),
             );
         }
         "memory" => {
@@ -250,7 +252,8 @@ fn section(server: &Server, name: &str, out: &mut String) {
             crate::replication::master::info_lines(server, out);
             let _ = write!(
                 out,
-                "master_failover_state:no-failover\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{cap}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{len}\r\n",
+                "master_failover_state:{}\r\nmaster_replid:{replid}\r\nmaster_replid2:{replid2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{second}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{cap}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{len}\r\n",
+                crate::replication::admin::failover_state_name(server),
                 active as u8,
                 // Redis reports 0 while no backlog exists.
                 if active { start + 1 } else { 0 },

@@ -184,17 +184,8 @@ pub struct Server {
     pub startup_memory: usize,
     /// Master side of replication: replica links, full-sync coordination, sync stats.
     pub repl_master: replication::master::Master,
-}
-
-/// What SHUTDOWN does about saving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownSave {
-    /// Save only if save points are configured.
-    Default,
-    /// Always save.
-    Yes,
-    /// Never save.
-    No,
+    /// SHUTDOWN waiting for replicas, FAILOVER, the write pause, backlog TTL.
+    pub admin: replication::admin::Admin,
 }
 
 /// A random 40-hex id (run ids, replication ids).
@@ -255,6 +246,7 @@ impl Server {
             evictor,
             startup_memory: alloc::allocated(),
             repl_master: Default::default(),
+            admin: Default::default(),
         })
     }
 
@@ -374,30 +366,6 @@ impl Server {
             Err(e) => {
                 tracing::warn!("Error saving the DB after FLUSHALL: {e}");
                 false
-            }
-        }
-    }
-
-    /// Work done before a shutdown: the final save when asked or when save points exist.
-    pub fn prepare_shutdown(&self, mode: ShutdownSave) -> Result<(), String> {
-        let want = match mode {
-            ShutdownSave::No => false,
-            ShutdownSave::Yes => true,
-            ShutdownSave::Default => !self.config.read().save.is_empty(),
-        };
-        if !want {
-            return Ok(());
-        }
-        tracing::info!("Saving the final RDB snapshot before exiting.");
-        let path = persistence::dump_path(self);
-        match persistence::save_to_file(self, &path) {
-            Ok(()) => {
-                tracing::info!("DB saved on disk");
-                Ok(())
-            }
-            Err(e) => {
-                tracing::warn!("Error trying to save the DB, can't exit.");
-                Err(e.to_string())
             }
         }
     }

@@ -181,16 +181,24 @@ async fn signals(server: std::sync::Arc<Server>) {
         tracing::warn!("Can't install signal handlers");
         return;
     };
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
-    tracing::warn!("Received {name} scheduling shutdown...");
-    tracing::warn!("User requested shutdown...");
-    if let Err(e) = server.prepare_shutdown(ferrodis_server::ShutdownSave::Default) {
-        tracing::warn!("Error trying to save the DB before shutdown: {e}");
+    // As Redis's sigShutdownHandler: the handler only schedules the shutdown (the admin
+    // cron runs it, waiting for lagging replicas per `shutdown-on-sig*`); a second SIGINT
+    // while one is pending exits at once.
+    loop {
+        let (name, sig) = tokio::select! {
+            _ = term.recv() => ("SIGTERM", ferrodis_server::replication::admin::SIG_TERM),
+            _ = int.recv() => ("SIGINT", ferrodis_server::replication::admin::SIG_INT),
+        };
+        if !server.admin.signal(sig) {
+            tracing::warn!("You insist... exiting now.");
+            std::process::exit(1);
+        }
+        if server.loading.load(std::sync::atomic::Ordering::Acquire) {
+            tracing::warn!("Received shutdown signal during loading, scheduling shutdown.");
+        } else {
+            tracing::warn!("Received {name} scheduling shutdown...");
+        }
     }
-    server.request_shutdown();
 }
 
 #[cfg(not(unix))]

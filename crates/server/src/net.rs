@@ -279,7 +279,25 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                     if args.is_empty() {
                         continue;
                     }
+                    // SHUTDOWN or FAILOVER holds writes: one relaxed load when nothing does.
+                    if server.admin.writes_paused()
+                        && crate::replication::admin::postpone(client, &args)
+                        && !crate::replication::admin::wait_unpaused(
+                            server, client, sock, &mut wbuf,
+                        )
+                        .await
+                    {
+                        return;
+                    }
                     dispatch::execute(server, client, &args, &mut wbuf, &mut stats);
+                    if client.admin_wait.is_some()
+                        && !crate::replication::admin::after_command(
+                            server, client, sock, &mut wbuf,
+                        )
+                        .await
+                    {
+                        return;
+                    }
                     if client.repl.as_ref().is_some_and(|r| r.action.is_some()) {
                         // PSYNC/SYNC (the connection becomes a replica link), WAIT, or a
                         // REPLCONF without reply.
@@ -445,10 +463,28 @@ pub async fn run(server: Arc<Server>) -> std::io::Result<()> {
     tokio::spawn(idle_sweep(server.clone()));
     tokio::spawn(crate::evict::cron(server.clone()));
     tokio::spawn(crate::replication::master::cron(server.clone()));
-    if let Err(e) = crate::load_at_startup(&server).await {
-        tracing::warn!("{e}");
-        server.request_shutdown();
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+    tokio::spawn(crate::replication::admin::cron(server.clone()));
+    // A SHUTDOWN or signal during the load stops the server without waiting for it (the
+    // loader notices and gives up; Redis processes events while loading for the same end).
+    let mut stop = server.shutdown.subscribe();
+    let loaded = tokio::select! {
+        r = crate::load_at_startup(&server) => Some(r),
+        _ = async {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        } => None,
+    };
+    match loaded {
+        None => return Ok(()),
+        Some(Err(e)) => {
+            tracing::warn!("{e}");
+            server.request_shutdown();
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
+        }
+        Some(Ok(())) => {}
     }
     tokio::spawn(crate::persistence::cron(server.clone()));
     tracing::info!("Ready to accept connections tcp");

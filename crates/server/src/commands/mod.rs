@@ -181,6 +181,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,
+    crate::replication::admin::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.
@@ -333,6 +334,11 @@ impl<'a> Ctx<'a> {
             return Some(pos);
         }
         if self.is_replica() && !self.client.is_master {
+            return None;
+        }
+        if self.server.admin.writes_paused() && !self.client.is_master {
+            // SHUTDOWN/FAILOVER wait for replicas to reach the current offset: expired, but
+            // no DEL now (Redis's expireIfNeeded does the same while clients are paused).
             return None;
         }
         if self.client.is_master {

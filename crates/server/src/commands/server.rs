@@ -49,7 +49,8 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "shutdown",
         -1,
-        ADMIN | NO_AUTH | LOADING | STALE | NO_MULTI,
+        // Not NO_AUTH: redis-server 7.0 answers NOAUTH before even parsing the arguments.
+        ADMIN | LOADING | STALE | NO_MULTI,
         NONE,
         "server",
         shutdown,
@@ -519,6 +520,14 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     {
         // Accepted for Redis's test suite; they tune internals ferrodis does not have.
         ok()
+    } else if is_kw(sub, "PAUSE-CRON") && args.len() == 3 {
+        // Redis reads it with atoi(): anything not a number is 0.
+        let on = crate::util::parse_i64(&args[2]).unwrap_or(0);
+        crate::replication::admin::pause_cron(ctx.server, on != 0);
+        ok()
+    } else if is_kw(sub, "REPLICATE") && args.len() >= 3 {
+        crate::replication::admin::debug_replicate(ctx.server, &args[2..]);
+        ok()
     } else if is_kw(sub, "LISTPACK") && args.len() == 3 {
         Err(CommandError::new("ERR Not a listpack encoded object."))
     } else if is_kw(sub, "HELP") {
@@ -637,46 +646,10 @@ fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(ctx.server.lastsave.load(Ordering::Relaxed)))
 }
 
-/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` (waits for lagging replicas: see
+/// `replication::admin`).
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let (mut nosave, mut save, mut abort) = (false, false, false);
-    for a in &args[1..] {
-        if is_kw(a, "NOSAVE") {
-            nosave = true;
-        } else if is_kw(a, "SAVE") {
-            save = true;
-        } else if is_kw(a, "ABORT") {
-            abort = true;
-        } else if is_kw(a, "NOW") || is_kw(a, "FORCE") {
-        } else {
-            return Err(err::SYNTAX);
-        }
-    }
-    if (nosave && save) || (abort && args.len() > 2) {
-        return Err(err::SYNTAX);
-    }
-    if abort {
-        return Err(CommandError::new("ERR No shutdown in progress."));
-    }
-    if !ctx.client.authenticated {
-        return Err(CommandError::new("NOAUTH Authentication required."));
-    }
-    let mode = if nosave {
-        crate::ShutdownSave::No
-    } else if save {
-        crate::ShutdownSave::Yes
-    } else {
-        crate::ShutdownSave::Default
-    };
-    if let Err(e) = ctx.server.prepare_shutdown(mode) {
-        return Err(CommandError::msg(format!(
-            "ERR Errors trying to SHUTDOWN. Check logs. ({e})"
-        )));
-    }
-    ctx.client.close_after_reply = true;
-    ctx.client.reply_mode = crate::client::ReplyMode::Off;
-    ctx.server.request_shutdown();
-    ok()
+    crate::replication::admin::shutdown_command(ctx, args)
 }
 
 /// `ROLE`

@@ -58,6 +58,8 @@ fn load_inner<R: Read>(server: &Server, input: R, feed_repl: bool) -> Result<Loa
     let mut db = 0u64;
     let mut info = LoadInfo::default();
     let cfg = server.config.read().clone();
+    // `key-load-delay` (tests): a slow load, to observe LOADING and interrupted transfers.
+    let mut delay = super::delay::KeyDelay::from_config(server, "key-load-delay");
     loop {
         let item = reader.next_item().map_err(|e| e.to_string())?;
         match item {
@@ -87,6 +89,14 @@ fn load_inner<R: Read>(server: &Server, input: R, feed_repl: bool) -> Result<Loa
             },
             Item::ResizeDb { .. } | Item::Function(_) => {}
             Item::Entry(e) => {
+                if let Some(d) = delay.as_mut() {
+                    d.keys(1, || *server.shutdown.borrow());
+                }
+                // Every 1024 keys: give up if the server is shutting down (SHUTDOWN or a
+                // signal during a long load).
+                if (delay.is_some() || info.keys % 1024 == 1023) && *server.shutdown.borrow() {
+                    return Err("loading interrupted by shutdown".to_string());
+                }
                 let expire_at = e.expire_ms.unwrap_or(0);
                 if expire_at != 0 && expire_at <= now && !is_replica {
                     info.expired += 1;

@@ -4,6 +4,7 @@
 //! Files are written to `temp-<pid>.rdb` in `dir`, fsynced, renamed over `dbfilename`, and the
 //! directory is fsynced, so a crash at any moment leaves either the old dump or the new one.
 
+pub mod delay;
 pub mod load;
 pub mod snapshot;
 

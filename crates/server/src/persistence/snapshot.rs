@@ -277,6 +277,9 @@ pub fn snapshot_to_at<W: Write>(
             Ok(())
         }
     };
+    // `rdb-key-save-delay` (tests): slept per shard after its lock is released, so clients
+    // keep being served while the save crawls, as with Redis's forked child.
+    let mut delay = super::delay::KeyDelay::from_config(server, "rdb-key-save-delay");
     let result = (|| {
         let mut w = Writer::new(CrcWriter { inner: out, crc: 0 }, opts)?;
         write_aux(&mut w, &replid, offset, stream_db)?;
@@ -285,7 +288,11 @@ pub fn snapshot_to_at<W: Write>(
         for i in 0..SHARDS {
             aborted()?;
             let mut g = server.keyspace.lock(i);
+            let mut keys = 0u64;
             let mine = if g.snapshot_epoch < epoch {
+                if delay.is_some() {
+                    keys = g.dbs.iter().map(|t| t.len() as u64).sum();
+                }
                 let chunk = serialize_shard(&mut g, opts);
                 g.snapshot_epoch = epoch;
                 Some(chunk)
@@ -293,6 +300,9 @@ pub fn snapshot_to_at<W: Write>(
                 None
             };
             drop(g);
+            if let Some(d) = delay.as_mut() {
+                d.keys(keys, || aborted().is_err());
+            }
             if let Some(chunk) = mine {
                 sink.write_all(&chunk?)?;
             }

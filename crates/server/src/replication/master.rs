@@ -422,7 +422,10 @@ pub async fn cron(server: Arc<Server>) {
         let period = server.config.read().repl_ping_replica_period.max(1);
         if last_ping.elapsed() >= Duration::from_secs(period) {
             last_ping = Instant::now();
-            if !server.is_replica() && server.repl_master.count() > 0 {
+            if !server.is_replica()
+                && server.repl_master.count() > 0
+                && !crate::replication::admin::suppress_ping(&server)
+            {
                 server.repl_master.append_internal(&server, PING);
             }
         }
@@ -529,6 +532,7 @@ pub fn is_getack(args: &[Bytes]) -> bool {
 
 /// `PSYNC replid offset` and legacy `SYNC`.
 fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    crate::replication::admin::before_psync(ctx, args)?;
     let server = ctx.server;
     if server.is_replica() && !server.master_link_up.load(Ordering::Acquire) {
         return Err(CommandError::new(
@@ -703,7 +707,11 @@ async fn wait_acks(
     deadline: i64,
 ) -> Option<usize> {
     let m = &server.repl_master;
-    m.append_internal(server, GETACK);
+    // While SHUTDOWN/FAILOVER hold writes no GETACK is sent (it would move the offset they
+    // wait for), as Redis; the replicas' once-a-second ACKs still arrive.
+    if !server.admin.writes_paused() {
+        m.append_internal(server, GETACK);
+    }
     let handle = client.handle.clone();
     crate::client::set_flag(&handle, 'b', true);
     let mut shutdown = server.shutdown.subscribe();
@@ -1627,4 +1635,29 @@ fn diskless_job(server: &Arc<Server>, batch: Vec<Waiting>) {
     }
     drop(senders);
     let _ = fan_slot;
+}
+
+// ---------------------------------------------------------------------------------------
+// Hooks for `replication::admin` (SHUTDOWN waiting for replicas, FAILOVER, backlog TTL).
+
+impl Master {
+    /// A snapshot of the replica links (Redis's `server.slaves`), in registration order.
+    pub fn links(&self) -> Vec<Arc<ReplicaInfo>> {
+        self.replicas.lock().clone()
+    }
+
+    /// Appends a `REPLCONF GETACK *` so every replica reports its offset soon (SHUTDOWN's
+    /// wait uses it; like a ping it does not count as data WAIT waits for).
+    pub fn send_getack(&self, server: &Server) {
+        self.append_internal(server, GETACK);
+    }
+}
+
+/// The state name Redis's `replstateToString` gives a link (INFO, shutdown log lines).
+pub fn state_name(state: u8) -> &'static str {
+    match state {
+        STATE_WAIT_BGSAVE => "wait_bgsave",
+        STATE_SEND_BULK => "send_bulk",
+        _ => "online",
+    }
 }

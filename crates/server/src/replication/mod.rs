@@ -10,6 +10,7 @@
 //! Because a command appends its effects while it still holds the locks of the shards it
 //! touched, two commands on the same key reach the log in the order they were applied.
 
+pub mod admin;
 pub mod log;
 pub mod master;
 pub mod replica;

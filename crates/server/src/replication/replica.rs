@@ -449,10 +449,25 @@ async fn run_link(server: &Arc<Server>, host: &str, port: u16, gen: u64) -> Resu
         ("?".to_string(), "-1".to_string())
     };
     let mut cmd = Vec::new();
-    encode(
-        &mut cmd,
-        &[b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()],
-    );
+    // During FAILOVER this node was the master and the target is now its master: the
+    // FAILOVER argument asks the target to become a master first (Redis's syncCommand).
+    let failover = crate::replication::admin::failover_in_progress(server);
+    if failover {
+        encode(
+            &mut cmd,
+            &[
+                b"PSYNC",
+                psync_id.as_bytes(),
+                psync_off.as_bytes(),
+                b"FAILOVER",
+            ],
+        );
+    } else {
+        encode(
+            &mut cmd,
+            &[b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()],
+        );
+    }
     link.send(&cmd).await.map_err(hs)?;
     let reply = loop {
         let l = match link.read_line().await {
@@ -470,6 +485,14 @@ async fn run_link(server: &Arc<Server>, host: &str, port: u16, gen: u64) -> Resu
     };
     let mut pre_psync = false;
     link.timeout = repl_timeout;
+    if failover && !reply.starts_with("-NOMASTERLINK") && !reply.starts_with("-LOADING") {
+        let accepted = reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE");
+        crate::replication::admin::failover_psync_reply(server, accepted);
+        if !accepted {
+            // The failover was aborted and this node is a master again (no SYNC fallback).
+            return Ok(Retry::Later);
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut it = rest.split_whitespace();
         let id = it.next().unwrap_or("").to_string();
@@ -1155,6 +1178,11 @@ fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(server) = server.arc() else {
         return Err(CommandError::new("ERR server is shutting down"));
     };
+    if crate::replication::admin::failing_over(&server) {
+        return Err(CommandError::new(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     if ctx.client.is_master {
         return Err(CommandError::new(
             "ERR Command is not valid when client is a replica.",

@@ -17,6 +17,7 @@
 //! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
 //! * `repl_psync2`: Redis's psync2 / psync2-reg / psync2-pingoff / psync2-master-restart /
 //!   replication-psync scenarios (failovers, chains, restarts, links cut under load).
+//! * `repl_admin`: SHUTDOWN/SIGTERM waiting for replicas, FAILOVER, repl-backlog-ttl.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
 
 mod connection;
@@ -28,6 +29,7 @@ mod keys;
 mod maxmemory;
 mod protocol;
 mod random_diff;
+mod repl_admin;
 mod repl_chain;
 mod repl_master;
 mod repl_psync2;
