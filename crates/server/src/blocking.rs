@@ -93,6 +93,9 @@ pub struct Blocking {
     waited_keys: AtomicUsize,
     /// Number of parked clients (INFO `blocked_clients`).
     parked: AtomicUsize,
+    /// Client id -> the arguments its re-runs use instead of the original command (set by
+    /// [`block_on_rerun`]: XREAD's `$` must keep meaning "after the last ID when it blocked").
+    reruns: Mutex<HashMap<u64, Vec<Bytes>>>,
     inner: Mutex<Inner>,
 }
 
@@ -240,6 +243,25 @@ pub fn block_on(
     Ok(timeout_reply)
 }
 
+/// [`block_on`], re-running `rerun_args` instead of the original command on wake-ups.
+pub fn block_on_rerun(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline: i64,
+    timeout_reply: Frame,
+    rerun_args: Vec<Bytes>,
+) -> Result<Frame, CommandError> {
+    let reply = block_on(ctx, keys, deadline, timeout_reply)?;
+    if ctx.client.block.is_some() {
+        ctx.server
+            .blocking
+            .reruns
+            .lock()
+            .insert(ctx.client.id, rerun_args);
+    }
+    Ok(reply)
+}
+
 /// Removes the client from the registry when the park ends, however it ends.
 struct Parked<'s> {
     server: &'s Server,
@@ -251,6 +273,8 @@ struct Parked<'s> {
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
         let keys = self.server.blocking.unregister(self.id);
+        // Re-runs while parked may have stored their arguments again.
+        self.server.blocking.reruns.lock().remove(&self.id);
         self.server.blocking.parked.fetch_sub(1, Ordering::Relaxed);
         crate::client::set_flag(&self.handle, 'b', false);
         if self.served {
@@ -282,6 +306,7 @@ pub async fn park(
     let Some(cmd) = dispatch::lookup(&args[0]) else {
         return true;
     };
+    let rerun_args = server.blocking.reruns.lock().remove(&client.id);
     server.blocking.parked.fetch_add(1, Ordering::Relaxed);
     crate::client::set_flag(&client.handle, 'b', true);
     let mut guard = Parked {
@@ -331,7 +356,8 @@ pub async fn park(
             dispatch::encode_reply(client, Err(e), wbuf);
             return true;
         }
-        let reply = dispatch::call(server, client, cmd, args, stats);
+        let run_args = rerun_args.as_deref().unwrap_or(args);
+        let reply = dispatch::call(server, client, cmd, run_args, stats);
         if client.block.take().is_some() {
             continue; // still nothing for us: keep our place
         }
