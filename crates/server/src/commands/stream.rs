@@ -507,7 +507,8 @@ fn range_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
         return Ok(Frame::Array(Vec::new()));
     };
     if count == 0 {
-        return Ok(Frame::Array(Vec::new()));
+        // Redis answers COUNT 0 (or a negative COUNT) with a null array.
+        return Ok(Frame::NullArray);
     }
     let n = if count < 0 { 0 } else { count as usize };
     Ok(entries_frame(&st::range(s, start, end, n, rev)))
