@@ -199,10 +199,7 @@ fn read_stream<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Stream>, C
     }
 }
 
-fn write_stream<'c>(
-    ctx: &'c mut Ctx,
-    key: &[u8],
-) -> Result<Option<&'c mut Stream>, CommandError> {
+fn write_stream<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c mut Stream>, CommandError> {
     match ctx.lookup_write(key) {
         None => Ok(None),
         Some(e) => match &mut e.value {
@@ -849,7 +846,15 @@ fn serve_group(
             if !gr.noack {
                 let g = &mut s.groups[gi];
                 st::assign(g, id, ci, now, 1);
-                effects.push(xclaim_effect(key, gr.group, gr.consumer, &id_arg(id), now, 1, g.last_id));
+                effects.push(xclaim_effect(
+                    key,
+                    gr.group,
+                    gr.consumer,
+                    &id_arg(id),
+                    now,
+                    1,
+                    g.last_id,
+                ));
             }
         }
         if propagate_last_id {
@@ -932,7 +937,10 @@ const XGROUP_HELP: &[&str] = &[
 fn subcommand_syntax(args: &[Bytes], parent: &str) -> CommandError {
     CommandError::msg(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try {parent} HELP.",
-        String::from_utf8_lossy(&args[1]).chars().take(128).collect::<String>()
+        String::from_utf8_lossy(&args[1])
+            .chars()
+            .take(128)
+            .collect::<String>()
     ))
 }
 
@@ -1248,7 +1256,10 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             delivery = Some(now.wrapping_sub(idle));
         } else if is_kw(opt, "TIME") && more > 0 {
             j += 1;
-            delivery = Some(claim_int(&args[j], "Invalid TIME option argument for XCLAIM")?);
+            delivery = Some(claim_int(
+                &args[j],
+                "Invalid TIME option argument for XCLAIM",
+            )?);
         } else if is_kw(opt, "RETRYCOUNT") && more > 0 {
             j += 1;
             retry = Some(claim_int(
@@ -1360,8 +1371,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let gname = &args[2];
-    let minidle =
-        claim_int(&args[4], "Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let minidle = claim_int(&args[4], "Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
     let start = parse_bound(&args[5], 0, true)?;
     let mut count: i64 = 100;
     let mut justid = false;
@@ -1505,12 +1515,7 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     crate::util::check_subcommand(
         "xinfo",
         args,
-        &[
-            ("consumers", 4),
-            ("groups", 3),
-            ("stream", -3),
-            ("help", 2),
-        ],
+        &[("consumers", 4), ("groups", 3), ("stream", -3), ("help", 2)],
     )
     .map_err(CommandError::msg)?;
     let sub = &args[1];
@@ -1521,8 +1526,8 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[2];
     let s = read_stream(ctx, key)?.ok_or(err::NO_KEY)?;
     if is_kw(sub, "CONSUMERS") {
-        let g = &s.groups[st::group_index(s, &args[3])
-            .ok_or_else(|| nogroup_for_key(&args[3], key))?];
+        let g = &s.groups
+            [st::group_index(s, &args[3]).ok_or_else(|| nogroup_for_key(&args[3], key))?];
         return Ok(Frame::Array(
             g.consumers
                 .iter()
@@ -1579,7 +1584,10 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         (field("radix-tree-nodes"), Frame::Integer(nodes)),
         (field("last-generated-id"), id_bulk(s.last_id)),
         (field("max-deleted-entry-id"), id_bulk(s.max_deleted_id)),
-        (field("entries-added"), Frame::Integer(s.entries_added as i64)),
+        (
+            field("entries-added"),
+            Frame::Integer(s.entries_added as i64),
+        ),
         (field("recorded-first-entry-id"), id_bulk(s.first_id)),
     ];
     if !full {
@@ -1594,7 +1602,11 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ));
         return Ok(Frame::Map(m));
     }
-    let limit = if count == 0 { usize::MAX } else { count as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     m.push((
         field("entries"),
         Frame::Array(s.entries.iter().take(limit).map(entry_frame).collect()),
@@ -1628,11 +1640,9 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                         .iter()
                         .take(limit)
                         .map(|id| {
-                            let (t, n) = st::pel_find(g, *id)
-                                .ok()
-                                .map_or((0, 0), |p| {
-                                    (g.pel[p].delivery_time_ms, g.pel[p].delivery_count)
-                                });
+                            let (t, n) = st::pel_find(g, *id).ok().map_or((0, 0), |p| {
+                                (g.pel[p].delivery_time_ms, g.pel[p].delivery_count)
+                            });
                             Frame::Array(vec![
                                 id_bulk(*id),
                                 Frame::Integer(t),

@@ -226,7 +226,10 @@ pub fn consumer_index(g: &ConsumerGroup, name: &[u8]) -> Option<usize> {
 
 /// Index of consumer `name`, created (seen now) when missing; the bool says it was created.
 pub fn consumer_or_create(g: &mut ConsumerGroup, name: &[u8], now: i64) -> (usize, bool) {
-    match g.consumers.binary_search_by(|c| c.name.as_slice().cmp(name)) {
+    match g
+        .consumers
+        .binary_search_by(|c| c.name.as_slice().cmp(name))
+    {
         Ok(p) => (p, false),
         Err(p) => {
             g.consumers.insert(
@@ -325,7 +328,11 @@ mod tests {
     fn st(ids: &[(u64, u64)]) -> Stream {
         let mut s = Stream::default();
         for &(ms, seq) in ids {
-            append(&mut s, StreamId::new(ms, seq), vec![(b"f".to_vec(), b"v".to_vec())]);
+            append(
+                &mut s,
+                StreamId::new(ms, seq),
+                vec![(b"f".to_vec(), b"v".to_vec())],
+            );
         }
         s
     }
