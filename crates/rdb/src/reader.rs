@@ -492,6 +492,7 @@ impl<R: Read> Input<R> {
             max_deleted_id,
             entries_added,
             groups,
+            nodes: Vec::new(),
         })
     }
 }

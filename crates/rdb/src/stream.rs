@@ -119,6 +119,28 @@ pub struct Stream {
     pub entries_added: u64,
     /// Consumer groups.
     pub groups: Vec<ConsumerGroup>,
+    /// How the server lays the entries out in Redis's radix-tree nodes (approximate trimming
+    /// and XINFO depend on it). Kept by the server's stream commands, never written to or read
+    /// from RDB files: empty after a load, and the server rebuilds it when it is missing.
+    pub nodes: Vec<StreamNode>,
+}
+
+/// One radix-tree node (listpack) of a stream as Redis 7.0 would hold it, by its metadata:
+/// enough to decide, as Redis does, when an append opens a new node and what trimming drops.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamNode {
+    /// ID of the first entry added to the node (its radix-tree key).
+    pub master_id: StreamId,
+    /// Field names of the master entry (the first entry's fields).
+    pub master_fields: Vec<Vec<u8>>,
+    /// Live entries in the node.
+    pub live: u64,
+    /// Entries marked deleted but still in the listpack.
+    pub deleted: u64,
+    /// Size of the node's listpack in bytes (`lpBytes`).
+    pub bytes: u64,
+    /// ID of the last entry in the node, deleted or not.
+    pub last_id: StreamId,
 }
 
 const FLAG_DELETED: i64 = 1;

@@ -18,7 +18,7 @@
 use super::flags::*;
 use super::{arg_i64, err, is_kw, ok, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::blocking;
-use crate::keyspace::types::stream::{self as st, Trim, MAX_ID};
+use crate::keyspace::types::stream::{self as st, NodeLimits, Trim, MAX_ID};
 use crate::keyspace::Value;
 use bytes::Bytes;
 use ferrodis_config::notify;
@@ -218,6 +218,21 @@ fn create_stream<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<&'c mut Stream, Com
     write_stream(ctx, key)?.ok_or(err::WRONGTYPE)
 }
 
+/// `stream-node-max-bytes` / `stream-node-max-entries` from the configuration.
+fn node_limits(ctx: &Ctx) -> NodeLimits {
+    let cfg = ctx.server.config.read();
+    let get = |name: &[u8], default: u64| {
+        cfg.get(name)
+            .first()
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    NodeLimits {
+        max_bytes: get(b"stream-node-max-bytes", 4096),
+        max_entries: get(b"stream-node-max-entries", 100),
+    }
+}
+
 fn nogroup_key_group(key: &[u8], group: &[u8]) -> CommandError {
     CommandError::msg(format!(
         "NOGROUP No such key '{}' or consumer group '{}'",
@@ -347,7 +362,7 @@ fn rewrite_trim(argv: &mut [Bytes], p: &AddTrim, s: &Stream) {
     argv[p.threshold_at - 1] = Bytes::from_static(b"=");
     argv[p.threshold_at] = match p.trim {
         Some(Trim::MaxLen(_)) => int_arg(s.length),
-        _ => id_arg(s.entries.first().map_or(MAX_ID, |e| e.id)),
+        _ => id_arg(st::first_with_tombstones(s)),
     };
 }
 
@@ -369,6 +384,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let key = &args[1];
     let now = ctx.now.max(0) as u64;
+    let lim = node_limits(ctx);
     let s = if p.no_mkstream {
         match write_stream(ctx, key)? {
             Some(s) => s,
@@ -404,11 +420,11 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .chunks(2)
         .map(|fv| (fv[0].to_vec(), fv[1].to_vec()))
         .collect();
-    st::append(s, id, fields);
+    st::append(s, id, fields, lim);
     let mut trimmed = 0;
     let mut rewritten: Option<Vec<Bytes>> = None;
     if let Some(t) = p.trim {
-        trimmed = st::trim(s, t, p.limit);
+        trimmed = st::trim(s, t, p.approx, p.limit, lim);
         if p.approx {
             let mut argv = args.to_vec();
             rewrite_trim(&mut argv, &p, s);
@@ -436,11 +452,12 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Frame::Integer(0));
     }
     let (p, _) = parse_add_trim(ctx, args, false)?;
+    let lim = node_limits(ctx);
     let Some(s) = write_stream(ctx, key)? else {
         return Ok(Frame::Integer(0));
     };
     let t = p.trim.ok_or(err::SYNTAX)?;
-    let n = st::trim(s, t, p.limit);
+    let n = st::trim(s, t, p.approx, p.limit, lim);
     if n > 0 {
         if p.approx {
             let mut argv = args.to_vec();
@@ -471,10 +488,11 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|a| parse_strict(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let lim = node_limits(ctx);
     let Some(s) = write_stream(ctx, key)? else {
         return Ok(Frame::Integer(0));
     };
-    let deleted = ids.into_iter().filter(|id| st::delete(s, *id)).count();
+    let deleted = ids.into_iter().filter(|id| st::delete(s, *id, lim)).count();
     if deleted > 0 {
         ctx.dirty += deleted as u64;
         ctx.notify(notify::STREAM, "xdel", key);
@@ -1524,6 +1542,7 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now;
     let key = &args[2];
+    let lim = node_limits(ctx);
     let s = read_stream(ctx, key)?.ok_or(err::NO_KEY)?;
     if is_kw(sub, "CONSUMERS") {
         let g = &s.groups
@@ -1577,7 +1596,7 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    let (keys, nodes) = radix_estimate(s);
+    let (keys, nodes) = radix_estimate(s, lim);
     let mut m = vec![
         (field("length"), Frame::Integer(s.length as i64)),
         (field("radix-tree-keys"), Frame::Integer(keys)),
@@ -1673,10 +1692,10 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Map(m))
 }
 
-/// XINFO's `radix-tree-keys` / `radix-tree-nodes`: ferrodis has no radix tree, so these
-/// count 100-entry nodes (Redis's default `stream-node-max-entries`) and report one tree
-/// node per key plus the root, which is what Redis shows for small streams.
-fn radix_estimate(s: &Stream) -> (i64, i64) {
-    let keys = s.entries.len().div_ceil(100) as i64;
+/// XINFO's `radix-tree-keys` (the node layout's node count) and `radix-tree-nodes`, which
+/// depends on how Redis's radix tree splits the 16-byte keys: estimated as one tree node per
+/// key plus the root (what Redis reports for a one-node stream).
+fn radix_estimate(s: &Stream, lim: NodeLimits) -> (i64, i64) {
+    let keys = st::node_count(s, lim) as i64;
     (keys, keys + 1)
 }

@@ -275,6 +275,65 @@ fn consumer_groups_match_redis() {
     );
 }
 
+/// Approximate trimming drops whole radix-tree nodes, so replies depend on where Redis opens
+/// nodes: by entry count (`stream-node-max-entries`) and by listpack bytes
+/// (`stream-node-max-bytes`, with integers and strings encoded as listpack does).
+fn approx_trim_script() -> String {
+    let mut s = String::new();
+    // Count-bound nodes.
+    for i in 1..=250 {
+        s.push_str(&format!("XADD a {i}-1 f v{i}\n"));
+    }
+    s.push_str("XTRIM a MAXLEN ~ 200\nXTRIM a MAXLEN ~ 140\nXLEN a\nXRANGE a - + COUNT 1\n");
+    s.push_str("XADD a MAXLEN ~ 10 251-1 f v\nXLEN a\nXTRIM a MINID ~ 240\nXLEN a\n");
+    s.push_str("XTRIM a MINID ~ 300\nXLEN a\nXINFO STREAM a\n");
+    // Byte-bound nodes: mixed sizes, integers, differing fields, deletions in between.
+    for i in 1..=400u64 {
+        let pad = "y".repeat((i * 7 % 90) as usize);
+        if i % 3 == 0 {
+            s.push_str(&format!("XADD b {i}-0 f {i} g {pad}\n"));
+        } else if i % 5 == 0 {
+            s.push_str(&format!("XADD b {i}-0 other -{} \"{pad}\" x\n", i * 1000));
+        } else {
+            s.push_str(&format!("XADD b {i}-0 f {pad}x\n"));
+        }
+        if i % 11 == 0 {
+            s.push_str(&format!("XDEL b {}-0\n", i - 4));
+        }
+    }
+    for n in [390, 350, 300, 250, 200, 120, 60, 5] {
+        s.push_str(&format!("XTRIM b MAXLEN ~ {n}\nXLEN b\n"));
+    }
+    s.push_str("XADD c 1-1 f v\nXTRIM c MAXLEN ~ 0\nXLEN c\n");
+    for i in 1..=300 {
+        s.push_str(&format!("XADD d {i}-1 f {}\n", "z".repeat(i % 200)));
+    }
+    for id in [50, 100, 130, 180, 260, 301] {
+        s.push_str(&format!(
+            "XTRIM d MINID ~ {id}\nXLEN d\nXRANGE d - + COUNT 1\n"
+        ));
+    }
+    // LIMIT caps whole-node removal; other limits per node.
+    for i in 1..=300 {
+        s.push_str(&format!("XADD e {i}-1 f v\n"));
+    }
+    s.push_str("XTRIM e MAXLEN ~ 0 LIMIT 150\nXLEN e\nXTRIM e MAXLEN ~ 0 LIMIT 250\nXLEN e\n");
+    s.push_str("CONFIG SET stream-node-max-entries 7\nCONFIG SET stream-node-max-bytes 300\n");
+    for i in 1..=60 {
+        s.push_str(&format!("XADD g {i}-1 f {}\n", "w".repeat(i * 3 % 40)));
+    }
+    for n in [55, 40, 33, 20, 3] {
+        s.push_str(&format!("XADD g MAXLEN ~ {n} {}-1 f v\nXLEN g\n", 100 + n));
+    }
+    s.push_str("XDEL g 103-1\nXTRIM g MAXLEN ~ 0\nXLEN g\n");
+    s
+}
+
+#[test]
+fn approximate_trimming_matches_redis_nodes() {
+    run_script("stream_approx_trim", &approx_trim_script());
+}
+
 /// Waits until `conn`'s server reports `n` blocked clients.
 fn wait_blocked(c: &mut Conn, n: usize) {
     wait_until(

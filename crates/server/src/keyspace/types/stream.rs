@@ -12,11 +12,25 @@
 //! them in byte order)
 //! ```
 //!
-//! Redis stores entries in radix-tree nodes of up to `stream-node-max-entries` entries; this
-//! vector has no nodes, which only shows in approximate (`~`) trimming and in XINFO's
-//! `radix-tree-*` counters (see docs/architecture.md, "Streams").
+//! Redis stores entries in radix-tree nodes (listpacks) and approximate trimming (`~`) only
+//! drops whole nodes, so `Stream::nodes` mirrors that layout by metadata: per node its master
+//! ID and fields, live and deleted counts, listpack size in bytes and last ID. Appends open a
+//! node exactly when Redis's `streamAppendItem` would (size computed with listpack's
+//! encodings), and XDEL and trimming update the counts as `t_stream.c` does:
+//!
+//! ```text
+//! node bytes = 7 (header + end) + master entry (count, deleted, #fields, fields.., 0)
+//!            + per entry: flags, ms-delta, seq-delta, [#fields, fields..], values.., lp-count
+//! element size = encoding (int: 1/2/3/4/5/9 bytes by range; string: 1/2/5-byte header
+//!                + length; strings that parse as int64 are stored as ints) + backlen (1..5)
+//! ```
+//!
+//! A stream loaded from an RDB file has no layout; it is rebuilt from the live entries
+//! (`ensure_nodes`), without the tombstones Redis would still carry.
 
-use ferrodis_rdb::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
+use ferrodis_rdb::{
+    Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamNode,
+};
 
 /// The largest ID (`+`, and the "exhausted" check of XADD).
 pub const MAX_ID: StreamId = StreamId {
@@ -61,8 +75,153 @@ pub fn exists(s: &Stream, id: StreamId) -> bool {
     find(s, id).is_ok()
 }
 
+/// `stream-node-max-bytes` / `stream-node-max-entries`.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeLimits {
+    /// Largest listpack in bytes (0 = Redis's 1 GB cap).
+    pub max_bytes: u64,
+    /// Most entries (live + deleted) per node, 0 = no limit.
+    pub max_entries: u64,
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        NodeLimits {
+            max_bytes: 4096,
+            max_entries: 100,
+        }
+    }
+}
+
+/// Redis's `STREAM_LISTPACK_MAX_SIZE`.
+const LISTPACK_MAX_SIZE: u64 = 1 << 30;
+
+/// Encoded size of a listpack integer.
+fn int_enc(v: i64) -> u64 {
+    match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
+    }
+}
+
+/// Encoded size of a listpack string element (stored as an integer when it is one).
+fn str_enc(b: &[u8]) -> u64 {
+    if let Some(v) = crate::util::parse_i64(b) {
+        return int_enc(v);
+    }
+    let l = b.len() as u64;
+    if l < 64 {
+        1 + l
+    } else if l < 4096 {
+        2 + l
+    } else {
+        5 + l
+    }
+}
+
+/// An element's total size: encoding plus its back-length.
+fn elem(enc: u64) -> u64 {
+    enc + match enc {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
+fn int_elem(v: i64) -> u64 {
+    elem(int_enc(v))
+}
+
+/// Size change of replacing integer `a` with `b` in a listpack.
+fn replace_delta(a: u64, b: u64) -> i64 {
+    int_elem(b as i64) as i64 - int_elem(a as i64) as i64
+}
+
+fn add_bytes(n: &mut StreamNode, delta: i64) {
+    n.bytes = (n.bytes as i64 + delta).max(0) as u64;
+}
+
+/// Bytes one entry adds to a node with master `master`.
+fn entry_bytes(id: StreamId, master: StreamId, fields: &[(Vec<u8>, Vec<u8>)], same: bool) -> u64 {
+    let nf = fields.len() as u64;
+    let mut b = int_elem(if same { 2 } else { 0 });
+    b += int_elem(id.ms.wrapping_sub(master.ms) as i64);
+    b += int_elem(id.seq.wrapping_sub(master.seq) as i64);
+    if !same {
+        b += int_elem(nf as i64);
+        b += fields.iter().map(|(f, _)| elem(str_enc(f))).sum::<u64>();
+    }
+    b += fields.iter().map(|(_, v)| elem(str_enc(v))).sum::<u64>();
+    let lp_count = if same { nf + 3 } else { 2 * nf + 4 };
+    b + int_elem(lp_count as i64)
+}
+
+/// Adds entry `id` to the layout (Redis's `streamAppendItem` node choice).
+fn node_append(
+    nodes: &mut Vec<StreamNode>,
+    id: StreamId,
+    fields: &[(Vec<u8>, Vec<u8>)],
+    lim: NodeLimits,
+) {
+    let max_bytes = if lim.max_bytes == 0 || lim.max_bytes > LISTPACK_MAX_SIZE {
+        LISTPACK_MAX_SIZE
+    } else {
+        lim.max_bytes
+    };
+    let value_bytes: u64 = fields.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum();
+    let fits = nodes.last().is_some_and(|t| {
+        t.bytes + value_bytes < max_bytes
+            && (lim.max_entries == 0 || t.live + t.deleted < lim.max_entries)
+    });
+    if let (true, Some(t)) = (fits, nodes.last_mut()) {
+        let same = t.master_fields.len() == fields.len()
+            && t.master_fields.iter().zip(fields).all(|(m, (f, _))| m == f);
+        let delta = replace_delta(t.live, t.live + 1);
+        add_bytes(t, delta);
+        t.bytes += entry_bytes(id, t.master_id, fields, same);
+        t.live += 1;
+        t.last_id = id;
+        return;
+    }
+    let master = 7
+        + int_elem(1)
+        + int_elem(0)
+        + int_elem(fields.len() as i64)
+        + fields.iter().map(|(f, _)| elem(str_enc(f))).sum::<u64>()
+        + int_elem(0);
+    nodes.push(StreamNode {
+        master_id: id,
+        master_fields: fields.iter().map(|(f, _)| f.clone()).collect(),
+        live: 1,
+        deleted: 0,
+        bytes: master + entry_bytes(id, id, fields, true),
+        last_id: id,
+    });
+}
+
+/// Makes sure `s.nodes` describes `s.entries` (rebuilt from the live entries when it does
+/// not, e.g. after an RDB load).
+pub fn ensure_nodes(s: &mut Stream, lim: NodeLimits) {
+    let live: u64 = s.nodes.iter().map(|n| n.live).sum();
+    if live == s.entries.len() as u64 {
+        return;
+    }
+    s.nodes.clear();
+    for e in &s.entries {
+        node_append(&mut s.nodes, e.id, &e.fields, lim);
+    }
+}
+
 /// Appends an entry whose ID the caller checked to be above `last_id`.
-pub fn append(s: &mut Stream, id: StreamId, fields: Vec<(Vec<u8>, Vec<u8>)>) {
+pub fn append(s: &mut Stream, id: StreamId, fields: Vec<(Vec<u8>, Vec<u8>)>, lim: NodeLimits) {
+    ensure_nodes(s, lim);
+    node_append(&mut s.nodes, id, &fields, lim);
     if s.entries.is_empty() {
         s.first_id = id;
     }
@@ -78,11 +237,28 @@ fn removed(s: &mut Stream) {
     s.first_id = s.entries.first().map_or(StreamId::default(), |e| e.id);
 }
 
+/// Marks `k` live entries of node `n` deleted (the counters Redis rewrites in place).
+fn mark_deleted(n: &mut StreamNode, k: u64) {
+    let d = replace_delta(n.live, n.live - k) + replace_delta(n.deleted, n.deleted + k);
+    add_bytes(n, d);
+    n.live -= k;
+    n.deleted += k;
+}
+
 /// Deletes entry `id` (XDEL); true when it existed. Updates `max_deleted_id` like Redis.
-pub fn delete(s: &mut Stream, id: StreamId) -> bool {
+pub fn delete(s: &mut Stream, id: StreamId, lim: NodeLimits) -> bool {
+    ensure_nodes(s, lim);
     match find(s, id) {
         Ok(p) => {
             s.entries.remove(p);
+            let ni = s.nodes.partition_point(|n| n.master_id <= id);
+            if ni > 0 {
+                if s.nodes[ni - 1].live <= 1 {
+                    s.nodes.remove(ni - 1);
+                } else {
+                    mark_deleted(&mut s.nodes[ni - 1], 1);
+                }
+            }
             if id > s.max_deleted_id {
                 s.max_deleted_id = id;
             }
@@ -102,21 +278,72 @@ pub enum Trim {
     MinId(StreamId),
 }
 
-/// Removes entries per `trim`, at most `limit` of them when `limit > 0`; returns how many.
-/// Trimming does not move `max_deleted_id` (Redis only does that for XDEL).
-pub fn trim(s: &mut Stream, trim: Trim, limit: u64) -> u64 {
-    let mut n = match trim {
-        Trim::MaxLen(max) => (s.entries.len() as u64).saturating_sub(max),
-        Trim::MinId(min) => s.entries.partition_point(|e| e.id < min) as u64,
-    };
-    if limit > 0 {
-        n = n.min(limit);
+/// Redis's `streamTrim`: drops whole nodes from the head while the threshold allows (at most
+/// `limit` entries when `limit > 0`), then, unless `approx`, deletes inside the first node
+/// that must stay. Returns how many entries went. Trimming does not move `max_deleted_id`
+/// (Redis only does that for XDEL).
+pub fn trim(s: &mut Stream, trim: Trim, approx: bool, limit: u64, lim: NodeLimits) -> u64 {
+    ensure_nodes(s, lim);
+    let mut deleted = 0u64;
+    while let Some(node) = s.nodes.first() {
+        if let Trim::MaxLen(max) = trim {
+            if s.length <= max {
+                break;
+            }
+        }
+        let entries = node.live;
+        if limit > 0 && deleted + entries > limit {
+            break;
+        }
+        let remove_node = match trim {
+            Trim::MaxLen(max) => s.length - entries >= max,
+            Trim::MinId(min) => node.last_id < min,
+        };
+        if remove_node {
+            s.entries.drain(..entries as usize);
+            s.length -= entries;
+            deleted += entries;
+            s.nodes.remove(0);
+            continue;
+        }
+        if approx {
+            break;
+        }
+        let k = match trim {
+            Trim::MaxLen(max) => s.length - max,
+            Trim::MinId(min) => {
+                s.entries[..entries as usize].partition_point(|e| e.id < min) as u64
+            }
+        };
+        if k > 0 {
+            s.entries.drain(..k as usize);
+            s.length -= k;
+            deleted += k;
+            mark_deleted(&mut s.nodes[0], k);
+        }
+        break;
     }
-    if n > 0 {
-        s.entries.drain(..n as usize);
-        removed(s);
+    removed(s);
+    deleted
+}
+
+/// The first entry Redis would find without skipping tombstones (the threshold an
+/// approximate MINID trim is propagated with), or the largest ID when there is none.
+pub fn first_with_tombstones(s: &Stream) -> StreamId {
+    s.nodes.first().map_or(MAX_ID, |n| n.master_id)
+}
+
+/// Radix-tree keys (nodes), as XINFO STREAM reports them.
+pub fn node_count(s: &Stream, lim: NodeLimits) -> usize {
+    let live: u64 = s.nodes.iter().map(|n| n.live).sum();
+    if live == s.entries.len() as u64 {
+        return s.nodes.len();
     }
-    n
+    let mut nodes = Vec::new();
+    for e in &s.entries {
+        node_append(&mut nodes, e.id, &e.fields, lim);
+    }
+    nodes.len()
 }
 
 /// Entries with `start <= id <= end`, ascending (or descending with `rev`), at most `count`
@@ -332,6 +559,7 @@ mod tests {
                 &mut s,
                 StreamId::new(ms, seq),
                 vec![(b"f".to_vec(), b"v".to_vec())],
+                NodeLimits::default(),
             );
         }
         s
@@ -340,13 +568,17 @@ mod tests {
     #[test]
     fn trim_and_delete_keep_metadata() {
         let mut s = st(&[(1, 0), (2, 0), (3, 0), (4, 0)]);
-        assert!(delete(&mut s, StreamId::new(2, 0)));
+        let lim = NodeLimits::default();
+        assert!(delete(&mut s, StreamId::new(2, 0), lim));
         assert_eq!(s.max_deleted_id, StreamId::new(2, 0));
-        assert_eq!(trim(&mut s, Trim::MaxLen(1), 0), 2);
+        assert_eq!(trim(&mut s, Trim::MaxLen(1), false, 0, lim), 2);
         assert_eq!(s.first_id, StreamId::new(4, 0));
         assert_eq!(s.length, 1);
         assert_eq!(s.entries_added, 4);
-        assert_eq!(trim(&mut s, Trim::MinId(StreamId::new(9, 0)), 0), 1);
+        assert_eq!(
+            trim(&mut s, Trim::MinId(StreamId::new(9, 0)), false, 0, lim),
+            1
+        );
         assert_eq!(s.first_id, StreamId::default());
         assert_eq!(s.last_id, StreamId::new(4, 0));
     }
@@ -365,6 +597,27 @@ mod tests {
         assert_eq!(g.consumers[1].pending, vec![StreamId::new(1, 0)]);
         assert!(ack(g, StreamId::new(1, 0)));
         assert!(g.pel.is_empty() && g.consumers[1].pending.is_empty());
+    }
+
+    #[test]
+    fn node_layout_follows_redis_limits() {
+        // 100 entries per node by default: the 101st opens a second node, and approximate
+        // trimming only drops whole nodes.
+        let ids: Vec<(u64, u64)> = (1..=250).map(|i| (i, 0)).collect();
+        let mut s = st(&ids);
+        assert_eq!(s.nodes.len(), 3);
+        assert_eq!(s.nodes[1].master_id, StreamId::new(101, 0));
+        let lim = NodeLimits::default();
+        assert_eq!(trim(&mut s, Trim::MaxLen(180), true, 0, lim), 0);
+        assert_eq!(trim(&mut s, Trim::MaxLen(120), true, 0, lim), 100);
+        assert_eq!(s.nodes.len(), 2);
+        // The empty listpack (7 bytes) + master entry (1, 0, 1, "f", 0) + one entry of
+        // "f" "v" with the master's fields (flags, 0, 0, "v", lp-count 4).
+        let one = st(&[(5, 0)]);
+        assert_eq!(
+            one.nodes[0].bytes,
+            7 + (2 + 2 + 2 + 3 + 2) + (2 + 2 + 2 + 3 + 2)
+        );
     }
 
     #[test]
