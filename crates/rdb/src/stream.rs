@@ -102,8 +102,8 @@ pub struct ConsumerGroup {
     pub consumers: Vec<Consumer>,
 }
 
-/// A stream value with its 7.0 metadata.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A stream value with its 7.0 metadata. Equality ignores `nodes` (a layout, not content).
+#[derive(Debug, Clone, Default)]
 pub struct Stream {
     /// Live entries, ascending by ID.
     pub entries: Vec<StreamEntry>,
@@ -123,6 +123,18 @@ pub struct Stream {
     /// and XINFO depend on it). Kept by the server's stream commands, never written to or read
     /// from RDB files: empty after a load, and the server rebuilds it when it is missing.
     pub nodes: Vec<StreamNode>,
+}
+
+impl PartialEq for Stream {
+    fn eq(&self, o: &Self) -> bool {
+        self.entries == o.entries
+            && self.length == o.length
+            && self.last_id == o.last_id
+            && self.first_id == o.first_id
+            && self.max_deleted_id == o.max_deleted_id
+            && self.entries_added == o.entries_added
+            && self.groups == o.groups
+    }
 }
 
 /// One radix-tree node (listpack) of a stream as Redis 7.0 would hold it, by its metadata:
@@ -183,12 +195,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Decode one node listpack whose master ID is `master`, appending its live entries.
+/// Decode one node listpack whose master ID is `master`, appending its live entries; returns
+/// the node's layout (counts, size, last ID including deleted entries) for [`Stream::nodes`].
 pub(crate) fn decode_node(
     master: StreamId,
     blob: &[u8],
     out: &mut Vec<StreamEntry>,
-) -> Result<(), String> {
+) -> Result<StreamNode, String> {
     let elems = listpack::parse(blob)?;
     if elems.is_empty() {
         return Err("empty listpack inside a stream node".into());
@@ -211,6 +224,7 @@ pub(crate) fn decode_node(
         .checked_add(deleted)
         .ok_or("stream node entry count overflows")?;
     let mut seen_live = 0i64;
+    let mut last_id = master;
     for _ in 0..total {
         let flags = c.int("entry flags")?;
         let ms_delta = c.int("entry ms delta")?;
@@ -219,6 +233,7 @@ pub(crate) fn decode_node(
             ms: master.ms.wrapping_add(ms_delta as u64),
             seq: master.seq.wrapping_add(seq_delta as u64),
         };
+        last_id = id;
         let mut fields = Vec::new();
         let expect_lp_count = if flags & FLAG_SAMEFIELDS != 0 {
             fields.reserve(nfields);
@@ -264,7 +279,14 @@ pub(crate) fn decode_node(
             c.elems.len() - c.pos
         ));
     }
-    Ok(())
+    Ok(StreamNode {
+        master_id: master,
+        master_fields,
+        live: live as u64,
+        deleted: deleted as u64,
+        bytes: blob.len() as u64,
+        last_id,
+    })
 }
 
 /// Node limits matching Redis 7.0's defaults (`stream-node-max-entries 100`,

@@ -579,3 +579,85 @@ fn streams_replicate_from_ferrodis_to_redis() {
     let ferro_replica = TestServer::start(BIN, &["--replicaof", "127.0.0.1", &port]);
     streams_replicate(&master, &redis_replica, &ferro_replica);
 }
+
+/// A stream Redis made (with tombstones left by XDEL and partial trims) keeps Redis's node
+/// layout when ferrodis loads it from a DUMP payload, so later approximate trims and appends
+/// behave as on redis-server.
+#[test]
+fn loaded_streams_keep_redis_node_layout() {
+    let redis = TestServer::redis::<&str>(&[]);
+    let ferro = TestServer::start(BIN, &["--save", ""]);
+    let mut r = redis.conn();
+    let mut f = ferro.conn();
+    for i in 1..=500u64 {
+        let pad = "p".repeat((i * 13 % 70) as usize);
+        r.cmd(&[
+            "XADD",
+            "src",
+            &format!("{i}-1"),
+            "f",
+            &pad,
+            "n",
+            &i.to_string(),
+        ]);
+        if i % 4 == 0 {
+            r.cmd(&["XDEL", "src", &format!("{}-1", i - 2)]);
+        }
+    }
+    r.run("XTRIM src MAXLEN 430");
+    let payload = r.cmd(&["DUMP", "src"]);
+    let Frame::Bulk(bytes) = payload else {
+        panic!("DUMP: {payload:?}");
+    };
+    for c in [&mut r, &mut f] {
+        assert_eq!(
+            c.cmd(&[&b"RESTORE"[..], b"s", b"0", &bytes]).to_text(),
+            "OK"
+        );
+    }
+    let mut steps: Vec<Vec<String>> = Vec::new();
+    for n in [420, 400, 330, 250] {
+        steps.push(vec![
+            "XTRIM".into(),
+            "s".into(),
+            "MAXLEN".into(),
+            "~".into(),
+            n.to_string(),
+        ]);
+    }
+    for i in 0..40 {
+        steps.push(vec![
+            "XADD".into(),
+            "s".into(),
+            "MAXLEN".into(),
+            "~".into(),
+            "200".into(),
+            format!("{}-1", 1000 + i),
+            "f".into(),
+            "v".repeat(i * 11),
+        ]);
+    }
+    steps.push(vec![
+        "XTRIM".into(),
+        "s".into(),
+        "MINID".into(),
+        "~".into(),
+        "1030".into(),
+    ]);
+    steps.push(vec!["XLEN".into(), "s".into()]);
+    steps.push(vec![
+        "XRANGE".into(),
+        "s".into(),
+        "-".into(),
+        "+".into(),
+        "COUNT".into(),
+        "2".into(),
+    ]);
+    for step in &steps {
+        assert_eq!(
+            ferrodis_test_support::show(&r.cmd(step)),
+            ferrodis_test_support::show(&f.cmd(step)),
+            "{step:?}"
+        );
+    }
+}
