@@ -294,6 +294,31 @@ pub(crate) fn decode_node(
 const NODE_MAX_ENTRIES: usize = 100;
 const NODE_MAX_BYTES: usize = 4096;
 
+/// Encode a stream's entries into node (master ID, listpack) pairs: along `s.nodes` when it
+/// describes the entries (so a reload gets the same node boundaries; deleted entries are not
+/// kept in memory, so nodes are written without their tombstones), else by size.
+pub(crate) fn encode_stream_nodes(s: &Stream) -> Vec<(StreamId, Vec<u8>)> {
+    let live: u64 = s.nodes.iter().map(|n| n.live).sum();
+    if s.nodes.is_empty() || live != s.entries.len() as u64 {
+        return encode_nodes(&s.entries);
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for n in &s.nodes {
+        if n.live == 0 {
+            continue;
+        }
+        let end = start + n.live as usize;
+        let fields: Vec<&[u8]> = n.master_fields.iter().map(|f| f.as_slice()).collect();
+        out.push((
+            n.master_id,
+            encode_node(n.master_id, &fields, &s.entries[start..end]),
+        ));
+        start = end;
+    }
+    out
+}
+
 /// Encode entries (ascending by ID) into node (master ID, listpack) pairs.
 pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> {
     let mut nodes = Vec::new();
@@ -316,42 +341,51 @@ pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> 
                     .sum::<usize>();
             end += 1;
         }
-        let mut lp = listpack::Builder::new();
-        lp.push_int((end - start) as i64);
-        lp.push_int(0);
-        lp.push_int(master_fields.len() as i64);
-        for f in &master_fields {
-            lp.push(f);
-        }
-        lp.push_int(0);
-        for e in &entries[start..end] {
-            let same = e.fields.len() == master_fields.len()
-                && e.fields
-                    .iter()
-                    .zip(&master_fields)
-                    .all(|((f, _), m)| f.as_slice() == *m);
-            lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
-            lp.push_int(e.id.ms.wrapping_sub(master.id.ms) as i64);
-            lp.push_int(e.id.seq.wrapping_sub(master.id.seq) as i64);
-            let n = e.fields.len();
-            if same {
-                for (_, v) in &e.fields {
-                    lp.push(v);
-                }
-                lp.push_int((3 + n) as i64);
-            } else {
-                lp.push_int(n as i64);
-                for (f, v) in &e.fields {
-                    lp.push(f);
-                    lp.push(v);
-                }
-                lp.push_int((3 + 2 * n + 1) as i64);
-            }
-        }
-        nodes.push((master.id, lp.finish()));
+        nodes.push((
+            master.id,
+            encode_node(master.id, &master_fields, &entries[start..end]),
+        ));
         start = end;
     }
     nodes
+}
+
+/// One node listpack: the master entry (`master_fields`), then `entries` as deltas from
+/// `master`.
+fn encode_node(master: StreamId, master_fields: &[&[u8]], entries: &[StreamEntry]) -> Vec<u8> {
+    let mut lp = listpack::Builder::new();
+    lp.push_int(entries.len() as i64);
+    lp.push_int(0);
+    lp.push_int(master_fields.len() as i64);
+    for f in master_fields {
+        lp.push(f);
+    }
+    lp.push_int(0);
+    for e in entries {
+        let same = e.fields.len() == master_fields.len()
+            && e.fields
+                .iter()
+                .zip(master_fields)
+                .all(|((f, _), m)| f.as_slice() == *m);
+        lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
+        lp.push_int(e.id.ms.wrapping_sub(master.ms) as i64);
+        lp.push_int(e.id.seq.wrapping_sub(master.seq) as i64);
+        let n = e.fields.len();
+        if same {
+            for (_, v) in &e.fields {
+                lp.push(v);
+            }
+            lp.push_int((3 + n) as i64);
+        } else {
+            lp.push_int(n as i64);
+            for (f, v) in &e.fields {
+                lp.push(f);
+                lp.push(v);
+            }
+            lp.push_int((3 + 2 * n + 1) as i64);
+        }
+    }
+    lp.finish()
 }
 
 #[cfg(test)]
