@@ -111,6 +111,12 @@ impl Blocking {
         self.parked.load(Ordering::Relaxed)
     }
 
+    /// True while client `id` is parked after [`block_on_rerun`]: its command is running
+    /// again after a wake-up (XREADGROUP then reports a destroyed group as Redis does).
+    pub fn is_rerun(&self, id: u64) -> bool {
+        self.reruns.lock().contains_key(&id)
+    }
+
     /// True when client `id` is blocked.
     pub fn is_blocked(&self, id: u64) -> bool {
         self.inner.lock().clients.contains_key(&id)
@@ -306,7 +312,8 @@ pub async fn park(
     let Some(cmd) = dispatch::lookup(&args[0]) else {
         return true;
     };
-    let rerun_args = server.blocking.reruns.lock().remove(&client.id);
+    // Left in the map while parked (so `is_rerun` holds); `Parked` removes it.
+    let rerun_args = server.blocking.reruns.lock().get(&client.id).cloned();
     server.blocking.parked.fetch_add(1, Ordering::Relaxed);
     crate::client::set_flag(&client.handle, 'b', true);
     let mut guard = Parked {

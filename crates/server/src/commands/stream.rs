@@ -684,11 +684,22 @@ fn read_generic(ctx: &mut Ctx, args: &[Bytes], grouped: bool) -> CmdResult {
         return Err(CommandError::new("ERR Missing GROUP option for XREADGROUP"));
     }
     let keys = &args[streams_arg..streams_arg + nstreams];
+    let rerun = grouped && ctx.server.blocking.is_rerun(ctx.client.id);
     let id_args = &args[streams_arg + nstreams..];
     let mut ids = Vec::with_capacity(nstreams);
     for (key, id_arg) in keys.iter().zip(id_args) {
         let s = read_stream(ctx, key)?;
         if let Some((g, _)) = group {
+            if rerun && s.is_none() {
+                // Woken while the key is gone: keep waiting, as Redis does.
+                ids.push(MAX_ID);
+                continue;
+            }
+            if rerun && !s.is_some_and(|s| st::group_index(s, g).is_some()) {
+                return Err(CommandError::new(
+                    "NOGROUP the consumer group this client was blocked on no longer exists",
+                ));
+            }
             if !s.is_some_and(|s| st::group_index(s, g).is_some()) {
                 return Err(CommandError::msg(format!(
                     "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
@@ -785,6 +796,7 @@ fn serve_group(
 ) -> Option<Frame> {
     let now = ctx.now;
     let db = ctx.db();
+    let server = ctx.server;
     let s = write_stream(ctx, key).ok()??;
     let gi = st::group_index(s, gr.group)?;
     let history = gt != MAX_ID;
@@ -799,6 +811,15 @@ fn serve_group(
     let start = st::incr(start).unwrap_or_default();
     let (ci, created) = st::consumer_or_create(&mut s.groups[gi], gr.consumer, now);
     s.groups[gi].consumers[ci].seen_time_ms = now;
+    if created {
+        crate::pubsub::notify_keyspace_event(
+            server,
+            notify::STREAM,
+            "xgroup-createconsumer",
+            key,
+            db,
+        );
+    }
     let mut effects: Vec<Vec<Bytes>> = Vec::new();
     if created && gr.noack {
         effects.push(vec![

@@ -350,9 +350,10 @@ fn wait_blocked(c: &mut Conn, n: usize) {
     );
 }
 
-#[test]
-fn blocked_xread_is_woken_by_xadd() {
-    let server = TestServer::start(BIN, &["--save", ""]);
+/// Blocking reads on `server`, returning every reply (compared between the two servers).
+fn blocking_scenario(server: &TestServer) -> Vec<String> {
+    use ferrodis_test_support::show;
+    let mut out = Vec::new();
     let mut w = server.conn();
     let mut r1 = server.conn();
     let mut r2 = server.conn();
@@ -364,14 +365,12 @@ fn blocked_xread_is_woken_by_xadd() {
     wait_blocked(&mut w, 2);
     w.run("XDEL s 1-1");
     w.run("XADD s 2-1 new y");
-    let expect = "[[$s, [[$2-1, [$new, $y]]]]]";
-    assert_eq!(ferrodis_test_support::show(&r1.read_frame()), expect);
-    assert_eq!(ferrodis_test_support::show(&r2.read_frame()), expect);
+    out.push(show(&r1.read_frame()));
+    out.push(show(&r2.read_frame()));
     // A timeout answers a null array.
-    assert_eq!(
-        r1.cmd(&["XREAD", "BLOCK", "50", "STREAMS", "s", "$"]),
-        Frame::NullArray
-    );
+    out.push(show(
+        &r1.cmd(&["XREAD", "BLOCK", "50", "STREAMS", "s", "$"]),
+    ));
     // Blocked consumer-group reads get new entries only, and record them as pending.
     w.run("XGROUP CREATE s g $");
     r1.send(&[
@@ -387,25 +386,63 @@ fn blocked_xread_is_woken_by_xadd() {
     ]);
     wait_blocked(&mut w, 1);
     w.run("XADD s 3-1 f v");
-    assert_eq!(
-        ferrodis_test_support::show(&r1.read_frame()),
-        "[[$s, [[$3-1, [$f, $v]]]]]"
-    );
-    assert_eq!(w.run("XPENDING s g"), "[:1, $3-1, $3-1, [[$c1, $1]]]");
-    assert_eq!(
-        r1.cmd(&[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "c1",
-            "BLOCK",
-            "50",
-            "STREAMS",
-            "s",
-            ">"
-        ]),
-        Frame::NullArray
-    );
+    out.push(show(&r1.read_frame()));
+    out.push(w.run("XPENDING s g"));
+    out.push(show(&r1.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "BLOCK",
+        "50",
+        "STREAMS",
+        "s",
+        ">",
+    ])));
+    // Two consumers of one group blocked: one new entry serves the first only.
+    r1.send(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    wait_blocked(&mut w, 1);
+    r2.send(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c2",
+        "NOACK",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    wait_blocked(&mut w, 2);
+    w.run("XADD s 4-1 f v");
+    out.push(show(&r1.read_frame()));
+    wait_blocked(&mut w, 1);
+    // Destroying the group wakes the other with an error.
+    w.run("XGROUP DESTROY s g");
+    out.push(show(&r2.read_frame()));
+    out.push(w.run("XINFO GROUPS s"));
+    out
+}
+
+#[test]
+fn blocked_reads_are_woken_like_redis() {
+    let redis = TestServer::redis::<&str>(&[]);
+    let ferro = TestServer::start(BIN, &["--save", ""]);
+    let expect = blocking_scenario(&redis);
+    assert_eq!(expect[0], "[[$s, [[$2-1, [$new, $y]]]]]");
+    assert!(expect[7].contains("no longer exists"), "{expect:?}");
+    assert_eq!(blocking_scenario(&ferro), expect);
 }
 
 fn digest(c: &mut Conn) -> String {
