@@ -1713,10 +1713,8 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Frame::Map(m))
 }
 
-/// XINFO's `radix-tree-keys` (the node layout's node count) and `radix-tree-nodes`, which
-/// depends on how Redis's radix tree splits the 16-byte keys: estimated as one tree node per
-/// key plus the root (what Redis reports for a one-node stream).
+/// XINFO's `radix-tree-keys` / `radix-tree-nodes`.
 fn radix_estimate(s: &Stream, lim: NodeLimits) -> (i64, i64) {
-    let keys = st::node_count(s, lim) as i64;
-    (keys, keys + 1)
+    let (keys, nodes) = st::radix_counts(s, lim);
+    (keys as i64, nodes as i64)
 }

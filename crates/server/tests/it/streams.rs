@@ -701,3 +701,178 @@ fn loaded_streams_keep_redis_node_layout() {
         );
     }
 }
+
+/// A seeded mix of every deterministic stream command (explicit IDs, min-idle 0) on three
+/// keys with two groups, with XINFO GROUPS and the value digest compared along the way.
+fn random_script(seed: u64, steps: usize) -> String {
+    use std::fmt::Write as _;
+    let mut x = seed | 1;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut s = String::new();
+    let mut top = [0u64; 3];
+    for _ in 0..steps {
+        let k = next(3) as usize;
+        let key = format!("s{k}");
+        let g = format!("g{}", next(2));
+        let c = format!("c{}", next(4));
+        let some_id = |r: u64| format!("{}-{}", r / 3, r % 3);
+        match next(24) {
+            0..=7 => {
+                top[k] += 1 + next(3);
+                let id = if next(10) == 0 {
+                    format!("{}-*", top[k] / 3)
+                } else {
+                    format!("{}-{}", top[k] / 3, top[k] % 3)
+                };
+                let trim = match next(8) {
+                    0 => format!("MAXLEN ~ {} ", next(150)),
+                    1 => format!("MAXLEN = {} ", next(150)),
+                    2 => format!("MINID ~ {} ", some_id(top[k].saturating_sub(next(200)))),
+                    3 => format!(
+                        "MINID {} LIMIT 0 ",
+                        some_id(top[k].saturating_sub(next(60)))
+                    ),
+                    _ => String::new(),
+                };
+                let _ = write!(s, "XADD {key} {trim}{id}");
+                for f in 0..=next(3) {
+                    let v = match next(4) {
+                        0 => next(100000).to_string(),
+                        1 => format!("-{}", next(1 << 40)),
+                        _ => "v".repeat(next(120) as usize),
+                    };
+                    let _ = write!(s, " f{} {v}", if next(3) == 0 { f + 5 } else { f });
+                }
+                s.push('\n');
+            }
+            8 => {
+                let _ = writeln!(
+                    s,
+                    "XDEL {key} {} {}",
+                    some_id(next(top[k] + 2)),
+                    some_id(next(top[k] + 2))
+                );
+            }
+            9 => {
+                let _ = match next(3) {
+                    0 => writeln!(s, "XTRIM {key} MAXLEN ~ {}", next(120)),
+                    1 => writeln!(
+                        s,
+                        "XTRIM {key} MINID ~ {} LIMIT {}",
+                        some_id(next(top[k] + 2)),
+                        next(300)
+                    ),
+                    _ => writeln!(s, "XTRIM {key} MAXLEN {}", next(200)),
+                };
+            }
+            10 => {
+                let a = some_id(next(top[k] + 2));
+                let b = some_id(next(top[k] + 2));
+                let _ = writeln!(s, "XRANGE {key} ({a} {b} COUNT {}", next(5));
+                let _ = writeln!(s, "XREVRANGE {key} + {a} COUNT {}", next(4));
+            }
+            11 => {
+                let _ = writeln!(
+                    s,
+                    "XREAD COUNT {} STREAMS s0 s1 s2 {} {} {}",
+                    next(4),
+                    some_id(next(top[0] + 1)),
+                    some_id(next(top[1] + 1)),
+                    some_id(next(top[2] + 1))
+                );
+            }
+            12 => {
+                let _ = match next(5) {
+                    0 => writeln!(
+                        s,
+                        "XGROUP CREATE {key} {g} {} MKSTREAM",
+                        some_id(next(top[k] + 1))
+                    ),
+                    1 => writeln!(s, "XGROUP SETID {key} {g} {}", some_id(next(top[k] + 1))),
+                    2 => writeln!(s, "XGROUP CREATECONSUMER {key} {g} {c}"),
+                    3 => writeln!(s, "XGROUP DELCONSUMER {key} {g} {c}"),
+                    _ => writeln!(s, "XGROUP CREATE {key} {g} $ ENTRIESREAD {}", next(5)),
+                };
+            }
+            13..=15 => {
+                let noack = if next(4) == 0 { "NOACK " } else { "" };
+                let id = if next(4) == 0 { "0" } else { ">" };
+                let _ = writeln!(
+                    s,
+                    "XREADGROUP GROUP {g} {c} COUNT {} {noack}STREAMS {key} {id}",
+                    next(6)
+                );
+            }
+            16 => {
+                let _ = writeln!(
+                    s,
+                    "XACK {key} {g} {} {}",
+                    some_id(next(top[k] + 1)),
+                    some_id(next(top[k] + 1))
+                );
+            }
+            17 | 18 => {
+                let opts =
+                    ["JUSTID", "FORCE JUSTID", "RETRYCOUNT 5", "", "FORCE"][next(5) as usize];
+                let last = if next(4) == 0 {
+                    format!(" LASTID {}", some_id(top[k] + 3))
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "XCLAIM {key} {g} {c} 0 {} {} {opts}{last}",
+                    some_id(next(top[k] + 1)),
+                    some_id(next(top[k] + 1))
+                );
+            }
+            19 => {
+                let j = if next(2) == 0 { " JUSTID" } else { "" };
+                let _ = writeln!(
+                    s,
+                    "XAUTOCLAIM {key} {g} {c} 0 {} COUNT {}{j}",
+                    some_id(next(top[k] + 1)),
+                    1 + next(4)
+                );
+            }
+            20 => {
+                let _ = writeln!(s, "XPENDING {key} {g}");
+                let _ = writeln!(s, "XINFO GROUPS {key}");
+            }
+            21 => {
+                let _ = writeln!(s, "XLEN {key}");
+                let _ = writeln!(s, "DEBUG DIGEST-VALUE {key}");
+            }
+            22 => {
+                let _ = writeln!(s, "any: XINFO CONSUMERS {key} {g}");
+                let _ = writeln!(s, "XGROUP DESTROY {key} {g}");
+            }
+            _ => {
+                let _ = writeln!(s, "XINFO STREAM {key}");
+            }
+        }
+    }
+    for k in 0..3 {
+        let _ = writeln!(s, "XINFO GROUPS s{k}");
+        let _ = writeln!(s, "XRANGE s{k} - +");
+    }
+    s.push_str("DEBUG DIGEST\n");
+    s
+}
+
+#[test]
+fn random_stream_commands_match_redis() {
+    run_script("stream_random_1", &random_script(0x5eed_0001, 1500));
+    run_script("stream_random_2", &random_script(0x0bad_cafe, 1500));
+    // Small nodes: many radix-tree keys, node removal by XDEL and trimming.
+    let small = format!(
+        "CONFIG SET stream-node-max-entries 4\nCONFIG SET stream-node-max-bytes 500\n{}",
+        random_script(0x7777_1234, 2500)
+    );
+    run_script("stream_random_small_nodes", &small);
+}

@@ -333,17 +333,52 @@ pub fn first_with_tombstones(s: &Stream) -> StreamId {
     s.nodes.first().map_or(MAX_ID, |n| n.master_id)
 }
 
-/// Radix-tree keys (nodes), as XINFO STREAM reports them.
-pub fn node_count(s: &Stream, lim: NodeLimits) -> usize {
+/// The node keys (master IDs) of the layout, rebuilt on the side when it is stale.
+fn node_keys(s: &Stream, lim: NodeLimits) -> Vec<[u8; 16]> {
     let live: u64 = s.nodes.iter().map(|n| n.live).sum();
     if live == s.entries.len() as u64 {
-        return s.nodes.len();
+        return s.nodes.iter().map(|n| n.master_id.to_be_bytes()).collect();
     }
     let mut nodes = Vec::new();
     for e in &s.entries {
         node_append(&mut nodes, e.id, &e.fields, lim);
     }
-    nodes.len()
+    nodes.iter().map(|n| n.master_id.to_be_bytes()).collect()
+}
+
+/// XINFO's `radix-tree-keys` and `radix-tree-nodes`: the node count, and how many nodes a
+/// compressed radix tree (Redis's rax) needs for those 16-byte keys: a compressed node per
+/// run of shared bytes, a branching node where keys diverge, one node per key, and the
+/// root alone for an empty tree.
+pub fn radix_counts(s: &Stream, lim: NodeLimits) -> (usize, usize) {
+    fn count(keys: &[[u8; 16]], depth: usize) -> usize {
+        if depth == 16 {
+            return 1;
+        }
+        let first = &keys[0];
+        let last = &keys[keys.len() - 1];
+        let mut common = 0;
+        while depth + common < 16 && first[depth + common] == last[depth + common] {
+            common += 1;
+        }
+        if common > 0 {
+            return 1 + count(keys, depth + common);
+        }
+        let mut n = 1;
+        let mut start = 0;
+        while start < keys.len() {
+            let b = keys[start][depth];
+            let end = start + keys[start..].partition_point(|k| k[depth] == b);
+            n += count(&keys[start..end], depth + 1);
+            start = end;
+        }
+        n
+    }
+    let keys = node_keys(s, lim);
+    if keys.is_empty() {
+        return (0, 1);
+    }
+    (keys.len(), count(&keys, 0))
 }
 
 /// Entries with `start <= id <= end`, ascending (or descending with `rev`), at most `count`
