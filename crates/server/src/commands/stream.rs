@@ -233,6 +233,21 @@ fn node_limits(ctx: &Ctx) -> NodeLimits {
     }
 }
 
+/// Records `n` changes Redis 7.0 makes without `signalModifiedKey` (consumer-group metadata:
+/// XACK, XCLAIM, XAUTOCLAIM, XGROUP other than a MKSTREAM creation; and XSETID): they count
+/// for save points and are propagated as `effects`, but WATCH on the key is not flagged. Dispatch
+/// flags WATCHers only for commands that report `ctx.dirty`, so this bypasses it.
+fn unsignalled_change(ctx: &mut Ctx, n: u64, effects: Vec<Vec<Bytes>>) {
+    ctx.server
+        .dirty
+        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    let db = ctx.db();
+    ctx.effects
+        .cmds
+        .extend(effects.into_iter().map(|e| (db, e)));
+    ctx.custom_propagation = true;
+}
+
 fn nogroup_key_group(key: &[u8], group: &[u8]) -> CommandError {
     CommandError::msg(format!(
         "NOGROUP No such key '{}' or consumer group '{}'",
@@ -582,7 +597,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if max_xdel != StreamId::default() {
         s.max_deleted_id = max_xdel;
     }
-    ctx.changed();
+    unsignalled_change(ctx, 1, vec![args.to_vec()]);
     ctx.notify(notify::STREAM, "xsetid", key);
     ok()
 }
@@ -1060,12 +1075,17 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             parse_strict(&args[4])?
         };
         if !exists {
+            // MKSTREAM: a new key, which Redis signals as modified.
             create_stream(ctx, key)?;
             ctx.changed();
         }
         let s = create_stream(ctx, key)?;
         if st::create_group(s, gname, id, entries_read) {
-            ctx.changed();
+            if exists {
+                unsignalled_change(ctx, 1, vec![args.to_vec()]);
+            } else {
+                ctx.changed();
+            }
             ctx.notify(notify::STREAM, "xgroup-create", key);
             ok()
         } else {
@@ -1083,7 +1103,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let gi = st::group_index(s, gname).ok_or_else(|| nogroup_for_key(gname, key))?;
         s.groups[gi].last_id = id;
         s.groups[gi].entries_read = entries_read;
-        ctx.changed();
+        unsignalled_change(ctx, 1, vec![args.to_vec()]);
         ctx.notify(notify::STREAM, "xgroup-setid", key);
         ok()
     } else if is_kw(sub, "DESTROY") && args.len() == 4 {
@@ -1094,7 +1114,11 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if let Some(gi) = st::group_index(s, gname) {
             s.groups.remove(gi);
         }
-        ctx.changed();
+        unsignalled_change(ctx, 1, vec![args.to_vec()]);
+        // Clients blocked in XREADGROUP on this group must learn it is gone.
+        if ctx.server.blocking.has_waiters() {
+            ctx.server.blocking.signal(ctx.db(), key);
+        }
         ctx.notify(notify::STREAM, "xgroup-destroy", key);
         Ok(Frame::Integer(1))
     } else if is_kw(sub, "CREATECONSUMER") && args.len() == 5 {
@@ -1102,7 +1126,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let gi = st::group_index(s, gname).ok_or_else(|| nogroup_for_key(gname, key))?;
         let (_, created) = st::consumer_or_create(&mut s.groups[gi], &args[4], now);
         if created {
-            ctx.changed();
+            unsignalled_change(ctx, 1, vec![args.to_vec()]);
             ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
         }
         Ok(Frame::Integer(created as i64))
@@ -1114,7 +1138,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Some(ci) => st::delete_consumer(g, ci),
             None => 0,
         };
-        ctx.changed();
+        unsignalled_change(ctx, 1, vec![args.to_vec()]);
         ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
         Ok(Frame::Integer(pending as i64))
     } else {
@@ -1144,7 +1168,9 @@ fn xack(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .into_iter()
         .filter(|id| st::ack(&mut s.groups[gi], *id))
         .count();
-    ctx.dirty += acked as u64;
+    if acked > 0 {
+        unsignalled_change(ctx, acked as u64, vec![args.to_vec()]);
+    }
     Ok(Frame::Integer(acked as i64))
 }
 
@@ -1321,7 +1347,6 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(t) if (0..=now).contains(&t) => t,
         _ => now,
     };
-    let db = ctx.db();
     let s = write_stream(ctx, key)?.ok_or_else(|| nogroup_key_group(key, gname))?;
     let gi = st::group_index(s, gname).ok_or_else(|| nogroup_key_group(key, gname))?;
     let mut propagate_last_id = false;
@@ -1398,11 +1423,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         dirty += 1;
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
-    for e in effects {
-        ctx.effects.cmds.push((db, e));
-    }
-    ctx.custom_propagation = true;
-    ctx.dirty += dirty;
+    unsignalled_change(ctx, dirty, effects);
     Ok(Frame::Array(out))
 }
 
@@ -1432,7 +1453,6 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         j += 1;
     }
     let now = ctx.now;
-    let db = ctx.db();
     let s = read_stream(ctx, key)?.ok_or_else(|| nogroup_key_group(key, gname))?;
     st::group_index(s, gname).ok_or_else(|| nogroup_key_group(key, gname))?;
     let s = write_stream(ctx, key)?.ok_or(err::NO_KEY)?;
@@ -1514,11 +1534,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         dirty += 1;
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
-    for e in effects {
-        ctx.effects.cmds.push((db, e));
-    }
-    ctx.custom_propagation = true;
-    ctx.dirty += dirty;
+    unsignalled_change(ctx, dirty, effects);
     Ok(Frame::Array(vec![
         id_bulk(next),
         Frame::Array(out),

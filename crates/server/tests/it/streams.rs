@@ -876,3 +876,52 @@ fn random_stream_commands_match_redis() {
     );
     run_script("stream_random_small_nodes", &small);
 }
+
+/// Which stream commands abort a transaction WATCHing the key: Redis 7.0 flags WATCH for
+/// entry changes (XADD, XDEL, XTRIM, a MKSTREAM creation) but not for XSETID or consumer-group
+/// metadata (XACK, XCLAIM, XAUTOCLAIM, XREADGROUP, XGROUP).
+fn watch_scenario(server: &TestServer) -> Vec<String> {
+    let others: &[&[&str]] = &[
+        &["XACK", "w", "g", "1-1"],
+        &["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "w", ">"],
+        &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "w", "0"],
+        &["XCLAIM", "w", "g", "c3", "0", "1-1"],
+        &["XAUTOCLAIM", "w", "g", "c4", "0", "0"],
+        &["XGROUP", "CREATECONSUMER", "w", "g", "zz"],
+        &["XGROUP", "DELCONSUMER", "w", "g", "c1"],
+        &["XGROUP", "SETID", "w", "g", "0"],
+        &["XGROUP", "CREATE", "w", "g2", "0"],
+        &["XGROUP", "DESTROY", "w", "g"],
+        &["XADD", "w", "3-1", "f", "v"],
+        &["XDEL", "w", "2-1"],
+        &["XTRIM", "w", "MAXLEN", "1"],
+        &["XSETID", "w", "9-9"],
+    ];
+    let mut a = server.conn();
+    let mut b = server.conn();
+    let mut out = Vec::new();
+    for other in others {
+        a.run("DEL w");
+        a.run("XADD w 1-1 f v");
+        a.run("XADD w 2-1 f v");
+        a.run("XGROUP CREATE w g 0");
+        a.run("XREADGROUP GROUP g c1 COUNT 1 STREAMS w >");
+        a.run("WATCH w");
+        b.cmd(other);
+        a.run("MULTI");
+        a.run("PING");
+        out.push(format!("{other:?}: {}", a.run("EXEC")));
+    }
+    a.run("WATCH fresh");
+    b.run("XGROUP CREATE fresh g $ MKSTREAM");
+    a.run("MULTI");
+    out.push(format!("MKSTREAM: {}", a.run("EXEC")));
+    out
+}
+
+#[test]
+fn watch_is_flagged_like_redis() {
+    let redis = TestServer::redis::<&str>(&[]);
+    let ferro = TestServer::start(BIN, &["--save", ""]);
+    assert_eq!(watch_scenario(&ferro), watch_scenario(&redis));
+}
