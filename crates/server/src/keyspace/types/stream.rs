@@ -205,11 +205,16 @@ fn node_append(
     });
 }
 
-/// Makes sure `s.nodes` describes `s.entries` (rebuilt from the live entries when it does
-/// not, e.g. after an RDB load).
+/// Makes sure `s.nodes` describes `s.entries`: every path that creates a stream value (the
+/// commands, RDB and DUMP loads) sets up or maintains the layout, so only a stream that has
+/// entries but no nodes needs one, rebuilt from its live entries. (A full consistency check
+/// would cost a pass over the nodes on every XADD.)
 pub fn ensure_nodes(s: &mut Stream, lim: NodeLimits) {
-    let live: u64 = s.nodes.iter().map(|n| n.live).sum();
-    if live == s.entries.len() as u64 {
+    debug_assert!(
+        s.nodes.is_empty() || s.nodes.iter().map(|n| n.live).sum::<u64>() == s.entries.len() as u64,
+        "stream node layout out of step with the entries"
+    );
+    if !s.nodes.is_empty() || s.entries.is_empty() {
         return;
     }
     s.nodes.clear();
