@@ -31,7 +31,9 @@ mod zipmap;
 pub use crate::crc64::crc64;
 pub use crate::error::{ErrorKind, RdbError};
 pub use crate::reader::{read_all, Reader};
-pub use crate::stream::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
+pub use crate::stream::{
+    Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamNode,
+};
 pub use crate::writer::{WriteOptions, Writer};
 
 /// A key's value, decoded from whatever encoding the file used.

@@ -384,6 +384,7 @@ impl<R: Read> Input<R> {
     fn stream(&mut self, version: u8) -> Result<Stream, RdbError> {
         let nodes = self.len("stream node count")?;
         let mut entries: Vec<StreamEntry> = Vec::new();
+        let mut layout = Vec::new();
         let mut last_master: Option<StreamId> = None;
         for _ in 0..nodes {
             let (at, key) = self.blob("stream node key")?;
@@ -399,7 +400,10 @@ impl<R: Read> Input<R> {
             }
             last_master = Some(master);
             let (at, lp) = self.blob("stream node listpack")?;
-            stream::decode_node(master, &lp, &mut entries).map_err(|e| RdbError::corrupt(at, e))?;
+            layout.push(
+                stream::decode_node(master, &lp, &mut entries)
+                    .map_err(|e| RdbError::corrupt(at, e))?,
+            );
         }
         let at = self.offset;
         let length = self.len("stream length")?;
@@ -492,6 +496,7 @@ impl<R: Read> Input<R> {
             max_deleted_id,
             entries_added,
             groups,
+            nodes: layout,
         })
     }
 }

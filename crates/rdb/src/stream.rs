@@ -102,8 +102,8 @@ pub struct ConsumerGroup {
     pub consumers: Vec<Consumer>,
 }
 
-/// A stream value with its 7.0 metadata.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A stream value with its 7.0 metadata. Equality ignores `nodes` (a layout, not content).
+#[derive(Debug, Clone, Default)]
 pub struct Stream {
     /// Live entries, ascending by ID.
     pub entries: Vec<StreamEntry>,
@@ -119,6 +119,40 @@ pub struct Stream {
     pub entries_added: u64,
     /// Consumer groups.
     pub groups: Vec<ConsumerGroup>,
+    /// How the server lays the entries out in Redis's radix-tree nodes (approximate trimming
+    /// and XINFO depend on it). Kept by the server's stream commands, never written to or read
+    /// from RDB files: empty after a load, and the server rebuilds it when it is missing.
+    pub nodes: Vec<StreamNode>,
+}
+
+impl PartialEq for Stream {
+    fn eq(&self, o: &Self) -> bool {
+        self.entries == o.entries
+            && self.length == o.length
+            && self.last_id == o.last_id
+            && self.first_id == o.first_id
+            && self.max_deleted_id == o.max_deleted_id
+            && self.entries_added == o.entries_added
+            && self.groups == o.groups
+    }
+}
+
+/// One radix-tree node (listpack) of a stream as Redis 7.0 would hold it, by its metadata:
+/// enough to decide, as Redis does, when an append opens a new node and what trimming drops.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamNode {
+    /// ID of the first entry added to the node (its radix-tree key).
+    pub master_id: StreamId,
+    /// Field names of the master entry (the first entry's fields).
+    pub master_fields: Vec<Vec<u8>>,
+    /// Live entries in the node.
+    pub live: u64,
+    /// Entries marked deleted but still in the listpack.
+    pub deleted: u64,
+    /// Size of the node's listpack in bytes (`lpBytes`).
+    pub bytes: u64,
+    /// ID of the last entry in the node, deleted or not.
+    pub last_id: StreamId,
 }
 
 const FLAG_DELETED: i64 = 1;
@@ -161,12 +195,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Decode one node listpack whose master ID is `master`, appending its live entries.
+/// Decode one node listpack whose master ID is `master`, appending its live entries; returns
+/// the node's layout (counts, size, last ID including deleted entries) for [`Stream::nodes`].
 pub(crate) fn decode_node(
     master: StreamId,
     blob: &[u8],
     out: &mut Vec<StreamEntry>,
-) -> Result<(), String> {
+) -> Result<StreamNode, String> {
     let elems = listpack::parse(blob)?;
     if elems.is_empty() {
         return Err("empty listpack inside a stream node".into());
@@ -189,6 +224,7 @@ pub(crate) fn decode_node(
         .checked_add(deleted)
         .ok_or("stream node entry count overflows")?;
     let mut seen_live = 0i64;
+    let mut last_id = master;
     for _ in 0..total {
         let flags = c.int("entry flags")?;
         let ms_delta = c.int("entry ms delta")?;
@@ -197,6 +233,7 @@ pub(crate) fn decode_node(
             ms: master.ms.wrapping_add(ms_delta as u64),
             seq: master.seq.wrapping_add(seq_delta as u64),
         };
+        last_id = id;
         let mut fields = Vec::new();
         let expect_lp_count = if flags & FLAG_SAMEFIELDS != 0 {
             fields.reserve(nfields);
@@ -242,13 +279,45 @@ pub(crate) fn decode_node(
             c.elems.len() - c.pos
         ));
     }
-    Ok(())
+    Ok(StreamNode {
+        master_id: master,
+        master_fields,
+        live: live as u64,
+        deleted: deleted as u64,
+        bytes: blob.len() as u64,
+        last_id,
+    })
 }
 
 /// Node limits matching Redis 7.0's defaults (`stream-node-max-entries 100`,
 /// `stream-node-max-bytes 4096`); nodes are loaded verbatim, so we keep them that size.
 const NODE_MAX_ENTRIES: usize = 100;
 const NODE_MAX_BYTES: usize = 4096;
+
+/// Encode a stream's entries into node (master ID, listpack) pairs: along `s.nodes` when it
+/// describes the entries (so a reload gets the same node boundaries; deleted entries are not
+/// kept in memory, so nodes are written without their tombstones), else by size.
+pub(crate) fn encode_stream_nodes(s: &Stream) -> Vec<(StreamId, Vec<u8>)> {
+    let live: u64 = s.nodes.iter().map(|n| n.live).sum();
+    if s.nodes.is_empty() || live != s.entries.len() as u64 {
+        return encode_nodes(&s.entries);
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for n in &s.nodes {
+        if n.live == 0 {
+            continue;
+        }
+        let end = start + n.live as usize;
+        let fields: Vec<&[u8]> = n.master_fields.iter().map(|f| f.as_slice()).collect();
+        out.push((
+            n.master_id,
+            encode_node(n.master_id, &fields, &s.entries[start..end]),
+        ));
+        start = end;
+    }
+    out
+}
 
 /// Encode entries (ascending by ID) into node (master ID, listpack) pairs.
 pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> {
@@ -272,42 +341,51 @@ pub(crate) fn encode_nodes(entries: &[StreamEntry]) -> Vec<(StreamId, Vec<u8>)> 
                     .sum::<usize>();
             end += 1;
         }
-        let mut lp = listpack::Builder::new();
-        lp.push_int((end - start) as i64);
-        lp.push_int(0);
-        lp.push_int(master_fields.len() as i64);
-        for f in &master_fields {
-            lp.push(f);
-        }
-        lp.push_int(0);
-        for e in &entries[start..end] {
-            let same = e.fields.len() == master_fields.len()
-                && e.fields
-                    .iter()
-                    .zip(&master_fields)
-                    .all(|((f, _), m)| f.as_slice() == *m);
-            lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
-            lp.push_int(e.id.ms.wrapping_sub(master.id.ms) as i64);
-            lp.push_int(e.id.seq.wrapping_sub(master.id.seq) as i64);
-            let n = e.fields.len();
-            if same {
-                for (_, v) in &e.fields {
-                    lp.push(v);
-                }
-                lp.push_int((3 + n) as i64);
-            } else {
-                lp.push_int(n as i64);
-                for (f, v) in &e.fields {
-                    lp.push(f);
-                    lp.push(v);
-                }
-                lp.push_int((3 + 2 * n + 1) as i64);
-            }
-        }
-        nodes.push((master.id, lp.finish()));
+        nodes.push((
+            master.id,
+            encode_node(master.id, &master_fields, &entries[start..end]),
+        ));
         start = end;
     }
     nodes
+}
+
+/// One node listpack: the master entry (`master_fields`), then `entries` as deltas from
+/// `master`.
+fn encode_node(master: StreamId, master_fields: &[&[u8]], entries: &[StreamEntry]) -> Vec<u8> {
+    let mut lp = listpack::Builder::new();
+    lp.push_int(entries.len() as i64);
+    lp.push_int(0);
+    lp.push_int(master_fields.len() as i64);
+    for f in master_fields {
+        lp.push(f);
+    }
+    lp.push_int(0);
+    for e in entries {
+        let same = e.fields.len() == master_fields.len()
+            && e.fields
+                .iter()
+                .zip(master_fields)
+                .all(|((f, _), m)| f.as_slice() == *m);
+        lp.push_int(if same { FLAG_SAMEFIELDS } else { 0 });
+        lp.push_int(e.id.ms.wrapping_sub(master.ms) as i64);
+        lp.push_int(e.id.seq.wrapping_sub(master.seq) as i64);
+        let n = e.fields.len();
+        if same {
+            for (_, v) in &e.fields {
+                lp.push(v);
+            }
+            lp.push_int((3 + n) as i64);
+        } else {
+            lp.push_int(n as i64);
+            for (f, v) in &e.fields {
+                lp.push(f);
+                lp.push(v);
+            }
+            lp.push_int((3 + 2 * n + 1) as i64);
+        }
+    }
+    lp.finish()
 }
 
 #[cfg(test)]

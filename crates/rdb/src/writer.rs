@@ -198,7 +198,7 @@ impl<W: Write> Enc<W> {
     }
 
     fn stream(&mut self, s: &Stream) -> io::Result<()> {
-        let nodes = stream::encode_nodes(&s.entries);
+        let nodes = stream::encode_stream_nodes(s);
         self.len(nodes.len() as u64)?;
         for (master, lp) in &nodes {
             self.string(&master.to_be_bytes())?;

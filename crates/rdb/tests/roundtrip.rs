@@ -98,6 +98,7 @@ fn stream() -> impl Strategy<Value = Stream> {
                 entries_added,
                 entries,
                 groups,
+                nodes: Vec::new(),
             }
         })
 }

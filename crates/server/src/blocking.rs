@@ -93,6 +93,9 @@ pub struct Blocking {
     waited_keys: AtomicUsize,
     /// Number of parked clients (INFO `blocked_clients`).
     parked: AtomicUsize,
+    /// Client id -> the arguments its re-runs use instead of the original command (set by
+    /// [`block_on_rerun`]: XREAD's `$` must keep meaning "after the last ID when it blocked").
+    reruns: Mutex<HashMap<u64, Vec<Bytes>>>,
     inner: Mutex<Inner>,
 }
 
@@ -106,6 +109,12 @@ impl Blocking {
     /// Clients currently blocked (INFO `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
         self.parked.load(Ordering::Relaxed)
+    }
+
+    /// True while client `id` is parked after [`block_on_rerun`]: its command is running
+    /// again after a wake-up (XREADGROUP then reports a destroyed group as Redis does).
+    pub fn is_rerun(&self, id: u64) -> bool {
+        self.reruns.lock().contains_key(&id)
     }
 
     /// True when client `id` is blocked.
@@ -240,6 +249,25 @@ pub fn block_on(
     Ok(timeout_reply)
 }
 
+/// [`block_on`], re-running `rerun_args` instead of the original command on wake-ups.
+pub fn block_on_rerun(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline: i64,
+    timeout_reply: Frame,
+    rerun_args: Vec<Bytes>,
+) -> Result<Frame, CommandError> {
+    let reply = block_on(ctx, keys, deadline, timeout_reply)?;
+    if ctx.client.block.is_some() {
+        ctx.server
+            .blocking
+            .reruns
+            .lock()
+            .insert(ctx.client.id, rerun_args);
+    }
+    Ok(reply)
+}
+
 /// Removes the client from the registry when the park ends, however it ends.
 struct Parked<'s> {
     server: &'s Server,
@@ -251,6 +279,8 @@ struct Parked<'s> {
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
         let keys = self.server.blocking.unregister(self.id);
+        // Re-runs while parked may have stored their arguments again.
+        self.server.blocking.reruns.lock().remove(&self.id);
         self.server.blocking.parked.fetch_sub(1, Ordering::Relaxed);
         crate::client::set_flag(&self.handle, 'b', false);
         if self.served {
@@ -282,6 +312,8 @@ pub async fn park(
     let Some(cmd) = dispatch::lookup(&args[0]) else {
         return true;
     };
+    // Left in the map while parked (so `is_rerun` holds); `Parked` removes it.
+    let rerun_args = server.blocking.reruns.lock().get(&client.id).cloned();
     server.blocking.parked.fetch_add(1, Ordering::Relaxed);
     crate::client::set_flag(&client.handle, 'b', true);
     let mut guard = Parked {
@@ -331,7 +363,8 @@ pub async fn park(
             dispatch::encode_reply(client, Err(e), wbuf);
             return true;
         }
-        let reply = dispatch::call(server, client, cmd, args, stats);
+        let run_args = rerun_args.as_deref().unwrap_or(args);
+        let reply = dispatch::call(server, client, cmd, run_args, stats);
         if client.block.take().is_some() {
             continue; // still nothing for us: keep our place
         }

@@ -378,6 +378,7 @@ pub fn sample_stream(n: u64) -> Stream {
         entries_added: n + 5,
         entries,
         groups: vec![g1, g2],
+        nodes: Vec::new(),
     }
 }
 

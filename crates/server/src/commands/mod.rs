@@ -18,6 +18,7 @@ pub mod persist;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod typed;
 pub mod zset;
@@ -179,6 +180,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     hll::COMMANDS,
     geo::COMMANDS,
     sort::COMMANDS,
+    stream::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,
     crate::replication::admin::COMMANDS,

@@ -7,6 +7,8 @@
 //! * `expiry`: lazy and active expiry.
 //! * `geo`: geospatial replies, scores and result order vs redis-server 7.0, replicated both ways.
 //! * `hll`: HyperLogLog replies and bytes vs redis-server 7.0, replicated both ways.
+//! * `streams`: stream commands and consumer groups vs redis-server 7.0, blocking XREAD,
+//!   replicated both ways.
 //! * `maxmemory`: used_memory, eviction policies, OOM, OBJECT IDLETIME/FREQ.
 //! * `protocol`: raw RESP bytes: malformed input, inline commands, pipelining, limits.
 //! * `seed`: config files, pidfile, signals, SHUTDOWN, daemonize, start-up errors.
@@ -37,6 +39,7 @@ mod repl_replica;
 mod replog;
 mod seed;
 mod server;
+mod streams;
 mod string;
 mod tools;
 

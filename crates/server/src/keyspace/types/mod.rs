@@ -11,6 +11,7 @@ pub mod hash;
 pub mod list;
 pub mod packed;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::Hash;
