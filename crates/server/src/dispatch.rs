@@ -207,6 +207,7 @@ fn precheck(
             "ERR Command not allowed inside a transaction",
         ));
     }
+    crate::scripting::busy_check(server, cmd.name, args, client.is_master)?;
     if server.loading.load(Ordering::Acquire) && cmd.flags & flags::LOADING == 0 {
         return Err(CommandError::new(
             "LOADING Redis is loading the dataset in memory",

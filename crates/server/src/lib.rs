@@ -31,6 +31,7 @@ pub mod net;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod slowlog;
 pub mod stats;
 pub mod util;
@@ -179,6 +180,8 @@ pub struct Server {
     pub startup_memory: usize,
     /// Master side of replication: replica links, full-sync coordination, sync stats.
     pub repl_master: replication::master::Master,
+    /// Lua script cache and the running script's state (see `scripting`).
+    pub scripts: scripting::Scripts,
 }
 
 /// What SHUTDOWN does about saving.
@@ -250,6 +253,7 @@ impl Server {
             evictor,
             startup_memory: alloc::allocated(),
             repl_master: Default::default(),
+            scripts: Default::default(),
         })
     }
 

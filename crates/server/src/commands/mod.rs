@@ -13,6 +13,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod persist;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -177,6 +178,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.

@@ -1,0 +1,330 @@
+//! Building a script VM: libraries, the `redis` table, and read-only globals.
+
+use super::Vm;
+use mlua::{Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+/// Lua run once per VM with full access, before the globals become read-only. Receives the
+/// bridge table (per-run scoped functions), the Rust-made `redis` table, and the names of
+/// the library tables to protect.
+const PRELUDE: &str = r#"
+local bridge, redis_lib, cjson_lib, bit_lib = ...
+local _G = _G
+local error, setmetatable, pairs, rawset, tostring, select = error, setmetatable, pairs, rawset, tostring, select
+local raw_pcall, raw_xpcall, unpack, to_err = pcall, xpcall, unpack, bridge.to_err
+local function fix(n, ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  return ok, to_err(e)
+end
+_G.pcall = function(f, ...) return fix(select('#', ...), raw_pcall(f, ...)) end
+_G.xpcall = function(f, h) return raw_xpcall(f, function(e) return h(to_err(e)) end) end
+redis = redis_lib
+cjson = cjson_lib
+bit = bit_lib
+-- Removed as in Redis 7.0's sandbox.
+print = nil; dofile = nil; loadfile = nil; require = nil; module = nil
+setfenv = nil; getfenv = nil; newproxy = nil; os = nil; io = nil; debug = nil; package = nil
+
+local function ro_error() error("Attempt to modify a readonly table", 2) end
+local protected = setmetatable({}, { __mode = "k" })
+local function readonly(t)
+  local p = setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
+  protected[p] = true
+  return p
+end
+_G.rawset = function(t, k, v)
+  if protected[t] then error("Attempt to modify a readonly table", 0) end
+  return rawset(t, k, v)
+end
+for _, name in pairs({ "string", "table", "math", "coroutine", "redis", "cjson", "bit" }) do
+  if _G[name] ~= nil then _G[name] = readonly(_G[name]) end
+end
+protected[_G] = true
+local G0 = {}
+for k, v in pairs(_G) do G0[k] = v end
+for k in pairs(G0) do rawset(_G, k, nil) end
+setmetatable(_G, {
+  __index = function(_, k)
+    local v = G0[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_error,
+  __metatable = false,
+})
+return G0
+"#;
+
+/// A fresh VM for cache generation `generation`.
+pub(super) fn new_vm(generation: u64) -> mlua::Result<Vm> {
+    let lua = Lua::new_with(
+        StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+        LuaOptions::default(),
+    )?;
+    let globals = lua.globals();
+    let xpcall = globals.raw_get("xpcall")?;
+    let bridge = lua.create_table()?;
+    bridge.raw_set("to_err", lua.create_function(to_err)?)?;
+    let redis = redis_table(&lua)?;
+    let cjson = super::cjson::table(&lua)?;
+    let bit = bit_table(&lua)?;
+    let backing: Table = lua.load(PRELUDE).set_name("=redis_prelude").call((
+        bridge.clone(),
+        redis.clone(),
+        cjson,
+        bit,
+    ))?;
+    Ok(Vm {
+        funcs: lua.create_table()?,
+        lua,
+        generation,
+        globals: backing,
+        redis,
+        xpcall,
+    })
+}
+
+/// What a script's `pcall`/`xpcall` handler sees for an error raised by a Rust function
+/// (redis.call, redis.log, ...): Redis's `{err=...}` table instead of mlua's error userdata.
+fn to_err(lua: &Lua, e: Value) -> mlua::Result<Value> {
+    match e {
+        Value::Error(err) => {
+            let t = lua.create_table()?;
+            t.raw_set("err", super::error_text(&err))?;
+            Ok(Value::Table(t))
+        }
+        other => Ok(other),
+    }
+}
+
+fn arg_string(lua: &Lua, v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(_) | Value::Number(_) => lua
+            .coerce_string(v.clone())
+            .ok()
+            .flatten()
+            .map(|s| s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+fn redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("REDIS_VERSION", "7.0.15")?;
+    t.raw_set("REDIS_VERSION_NUM", 0x07000f)?;
+    t.raw_set("LOG_DEBUG", 0)?;
+    t.raw_set("LOG_VERBOSE", 1)?;
+    t.raw_set("LOG_NOTICE", 2)?;
+    t.raw_set("LOG_WARNING", 3)?;
+    t.raw_set("REPL_NONE", 0)?;
+    t.raw_set("REPL_AOF", 1)?;
+    t.raw_set("REPL_SLAVE", 2)?;
+    t.raw_set("REPL_REPLICA", 2)?;
+    t.raw_set("REPL_ALL", 3)?;
+    t.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(mlua::Error::runtime("wrong number of arguments"));
+            }
+            let b = args
+                .front()
+                .and_then(|v| arg_string(lua, v))
+                .unwrap_or_default();
+            Ok(super::sha1hex(&b))
+        })?,
+    )?;
+    t.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let s = match (args.len(), args.front()) {
+                (1, Some(Value::String(s))) => s.as_bytes().to_vec(),
+                (1, Some(v @ (Value::Number(_) | Value::Integer(_)))) => {
+                    arg_string(lua, v).unwrap_or_default()
+                }
+                _ => return Err(mlua::Error::runtime("wrong number or type of arguments")),
+            };
+            let s = String::from_utf8_lossy(&s).into_owned();
+            let s = if s.starts_with('-') {
+                s
+            } else {
+                format!("-{s}")
+            };
+            Ok(super::err_table(lua, &s))
+        })?,
+    )?;
+    t.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let s = match (args.len(), args.front()) {
+                (1, Some(v)) => arg_string(lua, v),
+                _ => None,
+            };
+            let Some(s) = s else {
+                return Err(mlua::Error::runtime("wrong number or type of arguments"));
+            };
+            let t = lua.create_table()?;
+            t.raw_set("ok", lua.create_string(&s)?)?;
+            Ok(t)
+        })?,
+    )?;
+    t.raw_set(
+        "log",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() < 2 {
+                return Err(mlua::Error::runtime(
+                    "redis.log() requires two arguments or more.",
+                ));
+            }
+            let mut it = args.into_iter();
+            let level = match it.next() {
+                Some(Value::Number(n)) => n as i64,
+                Some(Value::Integer(n)) => n as i64,
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "First argument must be a number (log level).",
+                    ))
+                }
+            };
+            if !(0..=3).contains(&level) {
+                return Err(mlua::Error::runtime("Invalid debug level."));
+            }
+            let mut msg = String::new();
+            for (i, v) in it.enumerate() {
+                if i > 0 {
+                    msg.push(' ');
+                }
+                if let Some(b) = arg_string(lua, &v) {
+                    msg.push_str(&String::from_utf8_lossy(&b));
+                }
+            }
+            match level {
+                3 => tracing::warn!("{msg}"),
+                2 => tracing::info!("{msg}"),
+                _ => tracing::debug!("{msg}"),
+            }
+            Ok(())
+        })?,
+    )?;
+    t.raw_set(
+        "set_repl",
+        lua.create_function(|_lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(mlua::Error::runtime(
+                    "redis.set_repl() requires one argument.",
+                ));
+            }
+            let flags = match args.front() {
+                Some(Value::Number(n)) => *n as i64,
+                Some(Value::Integer(n)) => *n as i64,
+                _ => -1,
+            };
+            if !(0..=3).contains(&flags) {
+                return Err(mlua::Error::runtime(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                ));
+            }
+            Ok(())
+        })?,
+    )?;
+    t.raw_set(
+        "replicate_commands",
+        lua.create_function(|_lua, ()| Ok(true))?,
+    )?;
+    t.raw_set("breakpoint", lua.create_function(|_lua, ()| Ok(false))?)?;
+    t.raw_set("debug", lua.create_function(|_lua, _a: MultiValue| Ok(()))?)?;
+    Ok(t)
+}
+
+fn to_u32(v: &Value) -> mlua::Result<i32> {
+    let n = match v {
+        Value::Number(n) => *n,
+        Value::Integer(i) => *i as f64,
+        Value::String(s) => std::str::from_utf8(&s.as_bytes())
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .ok_or_else(|| mlua::Error::runtime("bad argument (number expected)"))?,
+        _ => return Err(mlua::Error::runtime("bad argument (number expected)")),
+    };
+    // LuaBitOp's normalisation: add 2^52+2^51 and take the low 32 bits.
+    let b = n + 6_755_399_441_055_744.0;
+    Ok(b.to_bits() as u32 as i32)
+}
+
+/// LuaBitOp (`bit`), as Redis bundles it: results are signed 32-bit numbers.
+fn bit_table(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "tobit",
+        lua.create_function(|_, v: Value| Ok(to_u32(&v)? as f64))?,
+    )?;
+    t.raw_set(
+        "bnot",
+        lua.create_function(|_, v: Value| Ok(!to_u32(&v)? as f64))?,
+    )?;
+    macro_rules! fold {
+        ($name:literal, $op:tt) => {
+            t.raw_set(
+                $name,
+                lua.create_function(|_, args: MultiValue| {
+                    let mut it = args.iter();
+                    let mut acc = to_u32(it.next().unwrap_or(&Value::Nil))?;
+                    for v in it {
+                        acc = acc $op to_u32(v)?;
+                    }
+                    Ok(acc as f64)
+                })?,
+            )?;
+        };
+    }
+    fold!("band", &);
+    fold!("bor", |);
+    fold!("bxor", ^);
+    macro_rules! shift {
+        ($name:literal, $f:expr) => {
+            t.raw_set(
+                $name,
+                lua.create_function(|_, (a, n): (Value, Value)| {
+                    let a = to_u32(&a)?;
+                    let n = (to_u32(&n)? & 31) as u32;
+                    let f: fn(i32, u32) -> i32 = $f;
+                    Ok(f(a, n) as f64)
+                })?,
+            )?;
+        };
+    }
+    shift!("lshift", |a, n| ((a as u32) << n) as i32);
+    shift!("rshift", |a, n| ((a as u32) >> n) as i32);
+    shift!("arshift", |a, n| a >> n);
+    shift!("rol", |a, n| (a as u32).rotate_left(n) as i32);
+    shift!("ror", |a, n| (a as u32).rotate_right(n) as i32);
+    t.raw_set(
+        "bswap",
+        lua.create_function(|_, v: Value| Ok((to_u32(&v)? as u32).swap_bytes() as i32 as f64))?,
+    )?;
+    t.raw_set(
+        "tohex",
+        lua.create_function(|_, (v, n): (Value, Option<Value>)| {
+            let b = to_u32(&v)? as u32;
+            let mut n = match n {
+                Some(n) => to_u32(&n)?,
+                None => 8,
+            };
+            let upper = n < 0;
+            if upper {
+                n = -n;
+            }
+            let n = n.clamp(1, 8) as usize;
+            let s = if upper {
+                format!("{b:08X}")
+            } else {
+                format!("{b:08x}")
+            };
+            Ok(s[8 - n..].to_string())
+        })?,
+    )?;
+    Ok(t)
+}
