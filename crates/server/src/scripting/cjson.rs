@@ -19,7 +19,9 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
         "encode",
         lua.create_function(|lua, v: Value| {
             let mut out = Vec::new();
-            encode(&v, &mut out, 0)?;
+            encode(&v, &mut out, 0).map_err(|e| {
+                super::located(lua, super::error_text(&e).trim_start_matches("ERR "))
+            })?;
             lua.create_string(&out)
         })?,
     )?;
@@ -28,13 +30,16 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, s: mlua::String| {
             let b = s.as_bytes();
             let mut p = Parser { s: &b, i: 0, lua };
-            p.ws();
-            let v = p.value(0)?;
-            p.ws();
-            if p.i != p.s.len() {
-                return Err(p.err("the end"));
-            }
-            Ok(v)
+            let r = (|| {
+                p.ws();
+                let v = p.value(0)?;
+                p.ws();
+                if p.i != p.s.len() {
+                    return Err(p.err("the end"));
+                }
+                Ok(v)
+            })();
+            r.map_err(|e| super::located(lua, super::error_text(&e).trim_start_matches("ERR ")))
         })?,
     )?;
     Ok(t)

@@ -10,13 +10,13 @@ const PRELUDE: &str = r#"
 local bridge, redis_lib, cjson_lib, bit_lib = ...
 local _G = _G
 local error, setmetatable, pairs, rawset, tostring, select = error, setmetatable, pairs, rawset, tostring, select
-local raw_pcall, raw_xpcall, unpack, to_err = pcall, xpcall, unpack, bridge.to_err
-local function fix(n, ok, ...)
+local raw_pcall, raw_xpcall, to_err, to_err_string = pcall, xpcall, bridge.to_err, bridge.to_err_string
+local function fix(ok, ...)
   if ok then return ok, ... end
-  local e = ...
-  return ok, to_err(e)
+  return ok, to_err_string((...))
 end
-_G.pcall = function(f, ...) return fix(select('#', ...), raw_pcall(f, ...)) end
+-- Redis 7.0's pcall: an error table's `err` string is what the caller gets.
+_G.pcall = function(f, ...) return fix(raw_pcall(f, ...)) end
 _G.xpcall = function(f, h) return raw_xpcall(f, function(e) return h(to_err(e)) end) end
 redis = redis_lib
 cjson = cjson_lib
@@ -31,6 +31,11 @@ local function readonly(t)
   local p = setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
   protected[p] = true
   return p
+end
+local raw_setmetatable = setmetatable
+_G.setmetatable = function(t, m)
+  if protected[t] then error("Attempt to modify a readonly table", 0) end
+  return raw_setmetatable(t, m)
 end
 _G.rawset = function(t, k, v)
   if protected[t] then error("Attempt to modify a readonly table", 0) end
@@ -67,6 +72,7 @@ pub(super) fn new_vm(generation: u64) -> mlua::Result<Vm> {
     let xpcall = globals.raw_get("xpcall")?;
     let bridge = lua.create_table()?;
     bridge.raw_set("to_err", lua.create_function(to_err)?)?;
+    bridge.raw_set("to_err_string", lua.create_function(to_err_string)?)?;
     let redis = redis_table(&lua)?;
     let cjson = super::cjson::table(&lua)?;
     let bit = bit_table(&lua)?;
@@ -95,6 +101,17 @@ fn to_err(lua: &Lua, e: Value) -> mlua::Result<Value> {
             t.raw_set("err", super::error_text(&err))?;
             Ok(Value::Table(t))
         }
+        other => Ok(other),
+    }
+}
+
+/// `to_err`, then an error table's `err` string (Redis 7.0's `pcall`).
+fn to_err_string(lua: &Lua, e: Value) -> mlua::Result<Value> {
+    match to_err(lua, e)? {
+        Value::Table(t) => match t.raw_get::<Value>("err")? {
+            s @ Value::String(_) => Ok(s),
+            _ => Ok(Value::Table(t)),
+        },
         other => Ok(other),
     }
 }
@@ -214,7 +231,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_lua, args: MultiValue| {
             if args.len() != 1 {
                 return Err(mlua::Error::runtime(
-                    "redis.set_repl() requires one argument.",
+                    "redis.set_repl() requires two arguments.",
                 ));
             }
             let flags = match args.front() {

@@ -541,22 +541,41 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
 
 /// Adds the innermost `user_script` frame's position to an error table.
 fn finish_error(lua: &Lua, t: Table) -> mlua::Result<Value> {
-    for level in 1..64 {
+    // Redis's handler: the raiser's frame, or its caller when the raiser is a C function.
+    // Frames of our own prelude wrappers (`=redis_prelude`) are skipped as well.
+    let mut level = 1;
+    let mut skipped_c = false;
+    while level < 64 {
         let Some(d) = lua.inspect_stack(level) else {
             break;
         };
         let src = d.source();
-        if src
-            .source
-            .as_deref()
-            .is_some_and(|s| s.starts_with("@user_script"))
-        {
-            t.raw_set("source", src.source.as_deref().unwrap_or("@user_script"))?;
-            t.raw_set("line", d.curr_line())?;
-            break;
+        let source = src.source.as_deref().unwrap_or("?").to_string();
+        if (src.what == "C" && !skipped_c) || source == "=redis_prelude" {
+            skipped_c |= src.what == "C";
+            level += 1;
+            continue;
         }
+        let line = d.curr_line();
+        if src.what != "C" {
+            t.raw_set("source", source)?;
+            t.raw_set("line", line)?;
+        }
+        break;
     }
     Ok(Value::Table(t))
+}
+
+/// An error with the position of the calling script line (`luaL_error`'s `user_script:N: `
+/// prefix), for library functions that Redis implements in C with `luaL_error` (cjson, bit).
+pub(super) fn located(lua: &Lua, msg: impl std::fmt::Display) -> mlua::Error {
+    let place = lua.inspect_stack(1).and_then(|d| {
+        let line = d.curr_line();
+        let src = d.source();
+        let short = src.short_src.as_deref().map(str::to_string);
+        (line > 0).then(|| format!("{}:{line}: ", short.unwrap_or_default()))
+    });
+    mlua::Error::runtime(format!("{}{msg}", place.unwrap_or_default()))
 }
 
 /// Marks an error raised by `redis.call` (its text is already Redis's error string).
