@@ -11,7 +11,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "eval",
         -3,
-        ALL_KEYS | STALE | NO_MONITOR,
+        ALL_KEYS | NO_MONITOR,
         KeySpec::NONE,
         "scripting",
         eval,
@@ -19,7 +19,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "evalsha",
         -3,
-        ALL_KEYS | STALE | NO_MONITOR,
+        ALL_KEYS | NO_MONITOR,
         KeySpec::NONE,
         "scripting",
         evalsha,
@@ -27,7 +27,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "eval_ro",
         -3,
-        READONLY | ALL_KEYS | STALE | NO_MONITOR,
+        READONLY | ALL_KEYS | NO_MONITOR,
         KeySpec::NONE,
         "scripting",
         eval_ro,
@@ -35,7 +35,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "evalsha_ro",
         -3,
-        READONLY | ALL_KEYS | STALE | NO_MONITOR,
+        READONLY | ALL_KEYS | NO_MONITOR,
         KeySpec::NONE,
         "scripting",
         evalsha_ro,

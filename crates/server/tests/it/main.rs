@@ -13,6 +13,7 @@
 //! * `repl_master`: the master side of replication with real redis-server replicas.
 //! * `repl_replica`: the replica side against real redis-server 7.0 masters and a fake master.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
+//! * `scripting`: Lua scripts vs redis-server 7.0, effects replication, busy scripts, redis-py.
 
 mod connection;
 mod differential;
@@ -25,6 +26,7 @@ mod repl_chain;
 mod repl_master;
 mod repl_replica;
 mod replog;
+mod scripting;
 mod seed;
 mod server;
 mod string;
