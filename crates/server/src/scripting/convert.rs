@@ -138,7 +138,7 @@ pub fn lua_to_frame(v: &Value, depth: usize) -> Frame {
     }
     match v {
         Value::String(s) => Frame::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Integer(i) => Frame::Integer(*i as i64),
+        Value::Integer(i) => Frame::Integer(*i),
         Value::Number(n) => Frame::Integer(truncate(*n)),
         Value::Boolean(true) => Frame::Integer(1),
         Value::Table(t) => table_to_frame(t, depth),
@@ -148,7 +148,9 @@ pub fn lua_to_frame(v: &Value, depth: usize) -> Frame {
 
 /// `(long long)n` as C does on x86-64 for in-range values; out of range gives i64::MIN.
 fn truncate(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64

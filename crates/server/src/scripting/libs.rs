@@ -199,7 +199,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             let mut it = args.into_iter();
             let level = match it.next() {
                 Some(Value::Number(n)) => n as i64,
-                Some(Value::Integer(n)) => n as i64,
+                Some(Value::Integer(n)) => n,
                 _ => {
                     return Err(mlua::Error::runtime(
                         "First argument must be a number (log level).",
@@ -236,7 +236,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             }
             let flags = match args.front() {
                 Some(Value::Number(n)) => *n as i64,
-                Some(Value::Integer(n)) => *n as i64,
+                Some(Value::Integer(n)) => *n,
                 _ => -1,
             };
             if !(0..=3).contains(&flags) {
@@ -283,23 +283,24 @@ fn bit_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_, v: Value| Ok(!to_u32(&v)? as f64))?,
     )?;
     macro_rules! fold {
-        ($name:literal, $op:tt) => {
+        ($name:literal, $f:expr) => {
             t.raw_set(
                 $name,
                 lua.create_function(|_, args: MultiValue| {
                     let mut it = args.iter();
                     let mut acc = to_u32(it.next().unwrap_or(&Value::Nil))?;
+                    let f: fn(i32, i32) -> i32 = $f;
                     for v in it {
-                        acc = acc $op to_u32(v)?;
+                        acc = f(acc, to_u32(v)?);
                     }
                     Ok(acc as f64)
                 })?,
             )?;
         };
     }
-    fold!("band", &);
-    fold!("bor", |);
-    fold!("bxor", ^);
+    fold!("band", |a, b| a & b);
+    fold!("bor", |a, b| a | b);
+    fold!("bxor", |a, b| a ^ b);
     macro_rules! shift {
         ($name:literal, $f:expr) => {
             t.raw_set(

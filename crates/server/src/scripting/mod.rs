@@ -24,7 +24,7 @@ mod cjson;
 mod convert;
 mod libs;
 
-use crate::commands::{CmdResult, CommandError, Ctx};
+use crate::commands::{CmdResult, CommandError, Ctx, Locks};
 use crate::dispatch;
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -162,6 +162,11 @@ pub fn noscript(name: &str) -> bool {
             | "script"
             | "client"
     )
+}
+
+/// Commands whose handlers lock shards themselves (not through their `Ctx`).
+fn self_locking(name: &str) -> bool {
+    name == "info"
 }
 
 /// Commands allowed while a script is busy (Redis 7.0's `allow-busy`).
@@ -331,6 +336,9 @@ struct RunState<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     read_only: bool,
     resp3: bool,
+    /// Command time for every call: the script's start, so keys do not expire mid-script
+    /// (Redis 7.0's frozen script time).
+    now: i64,
     dirty: u64,
     all_effects: Vec<(usize, Vec<Bytes>)>,
 }
@@ -378,13 +386,14 @@ fn execute(ctx: &mut Ctx, vm: &Vm, sha: &str, func: Function, call: &Call<'_>) -
                     "ERR Script killed by user with SCRIPT KILL...",
                 ));
             }
-            if threshold > 0 && crate::util::now_ms() - started >= threshold {
-                if !flags.busy.swap(true, Ordering::AcqRel) {
-                    tracing::warn!(
-                        "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
-                        crate::util::now_ms() - started
-                    );
-                }
+            if threshold > 0
+                && crate::util::now_ms() - started >= threshold
+                && !flags.busy.swap(true, Ordering::AcqRel)
+            {
+                tracing::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                    crate::util::now_ms() - started
+                );
             }
             Ok(mlua::VmState::Continue)
         },
@@ -394,6 +403,7 @@ fn execute(ctx: &mut Ctx, vm: &Vm, sha: &str, func: Function, call: &Call<'_>) -
         ctx,
         read_only: call.read_only,
         resp3: false,
+        now: started,
         dirty: 0,
         all_effects: Vec::new(),
     });
@@ -422,7 +432,7 @@ fn execute(ctx: &mut Ctx, vm: &Vm, sha: &str, func: Function, call: &Call<'_>) -
                 ));
             }
             let n = match args.front() {
-                Some(Value::Integer(i)) => *i as i64,
+                Some(Value::Integer(i)) => *i,
                 Some(Value::Number(n)) => *n as i64,
                 _ => 0,
             };
@@ -529,7 +539,7 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Value> {
                     .ok()
                     .flatten()
                     .map(|s| String::from_utf8_lossy(&s.as_bytes()).into_owned())
-                    .unwrap_or_else(|| format!("{}", v.type_name())),
+                    .unwrap_or_else(|| v.type_name().to_string()),
             };
             let t = lua.create_table()?;
             t.raw_set("err", format!("ERR {text}"))?;
@@ -694,10 +704,19 @@ fn redis_call_inner(
     ctx.dirty = 0;
     ctx.custom_propagation = false;
     ctx.no_touch = false;
-    ctx.now = crate::util::now_ms();
+    ctx.now = st.now;
     ctx.client.resp3 = st.resp3;
     dispatch::protect_for_snapshot(server, cmd, &argv, &mut ctx.locks);
-    let reply = (cmd.handler)(ctx, &argv);
+    let reply = if self_locking(cmd.name) {
+        // INFO takes shard locks itself: let go of ours around it (parking_lot mutexes are
+        // not reentrant). Nothing else runs on this thread meanwhile.
+        drop(std::mem::replace(&mut ctx.locks, Locks::None));
+        let r = (cmd.handler)(ctx, &argv);
+        ctx.locks = Locks::All(server.keyspace.lock_all());
+        r
+    } else {
+        (cmd.handler)(ctx, &argv)
+    };
     ctx.client.resp3 = false;
     if dispatch::after_handler(ctx, cmd, &argv) {
         let db = ctx.client.db;

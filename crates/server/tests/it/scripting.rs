@@ -190,6 +190,8 @@ fn scripting_data_commands() {
         SELECT 5
         GET indb5
         SELECT 0
+        EVAL "return type(redis.call('info'))" 0
+        EVAL "return string.sub(redis.call('info', 'keyspace'), 1, 10)" 0
         EVAL "return redis.call('del', unpack(KEYS))" 3 k1 counter h
         EVAL "for i=1,100 do redis.call('rpush', KEYS[1], i) end return redis.call('llen', KEYS[1])" 1 biglist
         EVAL "return redis.call('lrange', KEYS[1], 0, 4)" 1 biglist
