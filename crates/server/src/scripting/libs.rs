@@ -70,6 +70,9 @@ pub(super) fn new_vm(generation: u64) -> mlua::Result<Vm> {
     )?;
     let globals = lua.globals();
     let xpcall = globals.raw_get("xpcall")?;
+    let math: Table = globals.raw_get("math")?;
+    math.raw_set("random", lua.create_function(math_random)?)?;
+    math.raw_set("randomseed", lua.create_function(math_randomseed)?)?;
     let bridge = lua.create_table()?;
     bridge.raw_set("to_err", lua.create_function(to_err)?)?;
     bridge.raw_set("to_err_string", lua.create_function(to_err_string)?)?;
@@ -114,6 +117,76 @@ fn to_err_string(lua: &Lua, e: Value) -> mlua::Result<Value> {
         },
         other => Ok(other),
     }
+}
+
+/// The process-wide rand48 state behind `math.random` (Redis's `redisLrand48`: the same
+/// sequence from start-up as redis-server, never reseeded between scripts).
+static RAND48: parking_lot::Mutex<u64> = parking_lot::Mutex::new(0x1234_ABCD_330E);
+
+fn lrand48() -> i64 {
+    let mut x = RAND48.lock();
+    *x = (0x5_DEEC_E66D_u64.wrapping_mul(*x).wrapping_add(0xB)) & ((1 << 48) - 1);
+    (*x >> 17) as i64
+}
+
+/// `luaL_checkint`: a number (or numeric string) truncated to an int.
+fn check_int(lua: &Lua, v: Option<&Value>, n: usize, fname: &str) -> mlua::Result<i64> {
+    let num = match v {
+        Some(Value::Number(x)) => Some(*x),
+        Some(Value::Integer(i)) => Some(*i as f64),
+        Some(Value::String(s)) => std::str::from_utf8(&s.as_bytes())
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok()),
+        _ => None,
+    };
+    match num {
+        Some(x) => Ok(x as i32 as i64),
+        None => {
+            let got = v.map_or("no value", |v| v.type_name());
+            Err(super::located(
+                lua,
+                format!("bad argument #{n} to '{fname}' (number expected, got {got})"),
+            ))
+        }
+    }
+}
+
+/// Redis's `math.random`: Lua 5.1's, on `redisLrand48`.
+fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<f64> {
+    const MAX: i64 = i32::MAX as i64;
+    let r = (lrand48() % MAX) as f64 / MAX as f64;
+    match args.len() {
+        0 => Ok(r),
+        1 => {
+            let u = check_int(lua, args.front(), 1, "random")?;
+            if u < 1 {
+                return Err(super::located(
+                    lua,
+                    "bad argument #1 to 'random' (interval is empty)",
+                ));
+            }
+            Ok((r * u as f64).floor() + 1.0)
+        }
+        2 => {
+            let l = check_int(lua, args.front(), 1, "random")?;
+            let u = check_int(lua, args.get(1), 2, "random")?;
+            if l > u {
+                return Err(super::located(
+                    lua,
+                    "bad argument #2 to 'random' (interval is empty)",
+                ));
+            }
+            Ok((r * (u - l + 1) as f64).floor() + l as f64)
+        }
+        _ => Err(super::located(lua, "wrong number of arguments")),
+    }
+}
+
+/// Redis's `math.randomseed` (`redisSrand48`).
+fn math_randomseed(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let seed = check_int(lua, args.front(), 1, "randomseed")?;
+    *RAND48.lock() = ((seed as i32 as u32 as u64) << 16) | 0x330E;
+    Ok(())
 }
 
 fn arg_string(lua: &Lua, v: &Value) -> Option<Vec<u8>> {

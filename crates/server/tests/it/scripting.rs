@@ -64,6 +64,11 @@ fn scripting_replies_and_conversions() {
         EVAL "return 1"
         EVALSHA ffffffffffffffffffffffffffffffffffffffff 0
         EVALSHA fff 0
+        EVAL "return {math.random(1000), math.random(1000), math.floor(math.random() * 1e9)}" 0
+        EVAL "math.randomseed(42) return {math.random(1000), math.random(5, 9), math.floor(math.random() * 1e9)}" 0
+        EVAL "return math.random(0)" 0
+        EVAL "return math.random('x')" 0
+        EVAL "return math.random(1, 2, 3)" 0
         EVAL "return tonumber('0x10')" 0
         EVAL "return string.format('%d %s %5.2f', 3, 'x', 3.14159)" 0
         EVAL "return table.concat({1,2,3}, ',')" 0
