@@ -7,7 +7,7 @@ use mlua::{Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 /// bridge table (per-run scoped functions), the Rust-made `redis` table, and the names of
 /// the library tables to protect.
 const PRELUDE: &str = r#"
-local bridge, redis_lib, cjson_lib, bit_lib = ...
+local bridge, redis_lib, cjson_lib, bit_lib, cmsgpack_lib = ...
 local _G = _G
 local error, setmetatable, pairs, rawset, tostring, select = error, setmetatable, pairs, rawset, tostring, select
 local raw_pcall, raw_xpcall, to_err, to_err_string = pcall, xpcall, bridge.to_err, bridge.to_err_string
@@ -21,6 +21,7 @@ _G.xpcall = function(f, h) return raw_xpcall(f, function(e) return h(to_err(e)) 
 redis = redis_lib
 cjson = cjson_lib
 bit = bit_lib
+cmsgpack = cmsgpack_lib
 -- Removed as in Redis 7.0's sandbox.
 print = nil; dofile = nil; loadfile = nil; require = nil; module = nil
 setfenv = nil; getfenv = nil; newproxy = nil; os = nil; io = nil; debug = nil; package = nil
@@ -41,7 +42,7 @@ _G.rawset = function(t, k, v)
   if protected[t] then error("Attempt to modify a readonly table", 0) end
   return rawset(t, k, v)
 end
-for _, name in pairs({ "string", "table", "math", "coroutine", "redis", "cjson", "bit" }) do
+for _, name in pairs({ "string", "table", "math", "coroutine", "redis", "cjson", "bit", "cmsgpack" }) do
   if _G[name] ~= nil then _G[name] = readonly(_G[name]) end
 end
 protected[_G] = true
@@ -79,11 +80,13 @@ pub(super) fn new_vm(generation: u64) -> mlua::Result<Vm> {
     let redis = redis_table(&lua)?;
     let cjson = super::cjson::table(&lua)?;
     let bit = bit_table(&lua)?;
+    let cmsgpack = super::cmsgpack::table(&lua)?;
     let backing: Table = lua.load(PRELUDE).set_name("=redis_prelude").call((
         bridge.clone(),
         redis.clone(),
         cjson,
         bit,
+        cmsgpack,
     ))?;
     Ok(Vm {
         funcs: lua.create_table()?,

@@ -1,7 +1,8 @@
 //! Lua scripting (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT), as Redis 7.0 has it.
 //!
 //! * **VM.** Lua 5.1 (`mlua`, vendored), one VM per thread that runs scripts (`thread_local`),
-//!   set up like Redis's: base, table, string, math, `cjson`, `bit` (see `libs.rs`); `os`,
+//!   set up like Redis's: base, table, string, math, `cjson`, `bit`, `cmsgpack` (see
+//!   `libs.rs`; `struct` is missing); `os`,
 //!   `io`, `debug`, `print`, `require`, `loadfile`, `dofile`, `setfenv`, `getfenv` removed.
 //!   The globals table and every library table are read-only (proxies whose `__newindex`
 //!   raises "Attempt to modify a readonly table"; reading a missing global raises "Script
@@ -21,6 +22,7 @@
 //!   the script already wrote (`-UNKILLABLE`).
 
 mod cjson;
+mod cmsgpack;
 mod convert;
 mod libs;
 

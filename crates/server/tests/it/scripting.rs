@@ -96,6 +96,21 @@ fn scripting_replies_and_conversions() {
         EVAL "return cjson.decode('[1,2')" 0
         EVAL "return cjson.decode('3.5')" 0
         EVAL "return {bit.band(0xff, 0x0f), bit.bor(1,2,4), bit.bxor(5,3), bit.bnot(0), bit.lshift(1,31), bit.rshift(-1, 28), bit.arshift(-16, 2), bit.tohex(255), bit.tohex(-1, -4), bit.tobit(2^32+5), bit.rol(1, 33)}" 0
+        EVAL "return cmsgpack.pack(1,2,3)" 0
+        EVAL "return cmsgpack.pack({1,2,3})" 0
+        EVAL "return cmsgpack.pack({a=1})" 0
+        EVAL "return cmsgpack.pack(-1, -33, -200, -40000, -3000000000, 200, 70000, 5000000000)" 0
+        EVAL "return cmsgpack.pack(1.5, 0.1, 1e300, -0.0)" 0
+        EVAL "return cmsgpack.pack(string.rep('x', 40), string.rep('y', 300), '')" 0
+        EVAL "return cmsgpack.pack({})" 0
+        EVAL "return cmsgpack.pack({1,nil,3})" 0
+        EVAL "return cmsgpack.pack(true, false, nil)" 0
+        EVAL "return cmsgpack.pack()" 0
+        EVAL "return cmsgpack.unpack(cmsgpack.pack({1,2,{a='b'}}))[3].a" 0
+        EVAL "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', -3, 2.5, 70000))}" 0
+        EVAL "return cmsgpack.unpack('xc1')" 0
+        EVAL "return select('#', cmsgpack.unpack(''))" 0
+        EVAL "return cmsgpack.pack({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}})" 0
         SCRIPT LOAD "return 'loaded'"
         EVALSHA 9d0cd2bd7a7a9a0d95e4c6bb0bb6c8f54d2cfd35 0
         EVALSHA 9D0CD2BD7A7A9A0D95E4C6BB0BB6C8F54D2CFD35 0
