@@ -251,9 +251,10 @@ fn compile(vm: &Vm, sha: &str, body: &[u8]) -> Result<Function, CommandError> {
     if let Ok(f) = vm.funcs.raw_get::<Function>(sha) {
         return Ok(f);
     }
+    let (_, code) = shebang(body)?;
     let f = vm
         .lua
-        .load(body)
+        .load(&*code)
         .set_name("@user_script")
         .set_mode(mlua::ChunkMode::Text)
         .into_function()
@@ -296,6 +297,59 @@ pub fn load(server: &crate::Server, body: &Bytes) -> Result<String, CommandError
     Ok(sha)
 }
 
+/// Flags a script declared in its `#!lua flags=...` line (Redis 7.0).
+#[derive(Default, Clone, Copy)]
+pub struct ScriptFlags {
+    /// The script has a shebang line (no longer in EVAL compatibility mode).
+    pub shebang: bool,
+    /// `no-writes`.
+    pub no_writes: bool,
+}
+
+/// Parses a `#!lua [flags=a,b]` first line. Returns the flags and the code Lua compiles:
+/// the shebang line is blanked (its newline kept, so line numbers stay as Redis reports).
+pub fn shebang(body: &[u8]) -> Result<(ScriptFlags, std::borrow::Cow<'_, [u8]>), CommandError> {
+    if !body.starts_with(b"#!") {
+        return Ok((ScriptFlags::default(), std::borrow::Cow::Borrowed(body)));
+    }
+    let Some(nl) = body.iter().position(|&b| b == b'\n') else {
+        return Err(CommandError::new("ERR Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&body[..nl]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CommandError::msg(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = ScriptFlags {
+        shebang: true,
+        ..ScriptFlags::default()
+    };
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CommandError::msg(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            match f {
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(CommandError::msg(format!(
+                        "ERR Unexpected flag in script shebang: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    let mut code = Vec::with_capacity(body.len() - nl);
+    code.extend_from_slice(&body[nl..]);
+    Ok((flags, std::borrow::Cow::Owned(code)))
+}
+
 /// What EVAL* asked for.
 pub struct Call<'b> {
     /// The body (EVAL) or SHA1 (EVALSHA).
@@ -326,6 +380,26 @@ pub fn run(ctx: &mut Ctx, call: Call<'_>) -> CmdResult {
     } else {
         (sha1hex(call.script), call.script.clone())
     };
+    let (flags, _) = shebang(&body)?;
+    if flags.shebang
+        && !flags.no_writes
+        && !ctx.client.is_master
+        && server.is_replica()
+        && server.replica_read_only.load(Ordering::Relaxed)
+    {
+        // A script that may write (it declared flags, without no-writes) is refused up
+        // front on a read-only replica, as Redis 7.0 does for such scripts.
+        return Err(CommandError::new(
+            "READONLY You can't write against a read only replica.",
+        ));
+    }
+    if flags.shebang && !flags.no_writes && call.read_only {
+        return Err(CommandError::new(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let mut call = call;
+    call.read_only |= flags.no_writes;
     with_vm(server, |vm| {
         let func = compile(vm, &sha, &body)?;
         server.scripts.insert(&sha, &body);

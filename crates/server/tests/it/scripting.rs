@@ -15,7 +15,7 @@ const LONG: Duration = Duration::from_secs(60);
 fn scripting_replies_and_conversions() {
     run_script(
         "scripting_replies_and_conversions",
-        r#"
+        r##"
         EVAL "return 1" 0
         EVAL "return 3.99" 0
         EVAL "return -2.7" 0
@@ -111,6 +111,19 @@ fn scripting_replies_and_conversions() {
         EVAL "return cmsgpack.unpack('xc1')" 0
         EVAL "return select('#', cmsgpack.unpack(''))" 0
         EVAL "return cmsgpack.pack({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}})" 0
+        EVAL "#!lua\nreturn 1" 0
+        EVAL "#!lua flags=no-writes\nreturn redis.call('set','a','b')" 0
+        EVAL "#!lua flags=no-writes,allow-stale\nreturn 2" 0
+        EVAL "#!lua flags=bad\nreturn 2" 0
+        EVAL "#!lua name=x\nreturn 2" 0
+        EVAL "#!foo\nreturn 2" 0
+        EVAL "#!lua flags=\nreturn 3" 0
+        EVAL "#!lua   flags=no-writes  \nreturn 4" 0
+        EVAL "#!lua" 0
+        EVAL_RO "#!lua\nreturn 1" 0
+        EVAL_RO "#!lua flags=no-writes\nreturn 1" 0
+        EVAL "#!lua\n\nerror('x')" 0
+        SCRIPT LOAD "#!lua flags=zz\nreturn 1"
         SCRIPT LOAD "return 'loaded'"
         EVALSHA 9d0cd2bd7a7a9a0d95e4c6bb0bb6c8f54d2cfd35 0
         EVALSHA 9D0CD2BD7A7A9A0D95E4C6BB0BB6C8F54D2CFD35 0
@@ -129,7 +142,7 @@ fn scripting_replies_and_conversions() {
         SCRIPT LOAD
         SCRIPT LOAD "syntax error here"
         SCRIPT HELP
-        "#,
+        "##,
     );
 }
 
@@ -351,6 +364,13 @@ fn scripts_on_a_read_only_replica() {
         &["EVAL", "return redis.call('get','a')", "0"],
         &["EVAL_RO", "return redis.call('get','a')", "0"],
         &["EVAL", "return 1", "0"],
+        &["EVAL", "#!lua\nreturn 1", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','a')",
+            "0",
+        ],
+        &["EVAL_RO", "#!lua\nreturn 1", "0"],
         &["CONFIG", "SET", "replica-serve-stale-data", "no"],
         &["EVAL", "return 1", "0"],
         &["EVAL_RO", "return 1", "0"],
