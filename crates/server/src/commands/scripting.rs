@@ -2,7 +2,7 @@
 //! `crate::scripting`.
 
 use super::flags::*;
-use super::{arg_i64, err, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
+use super::{arg_i64, is_kw, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
 use crate::scripting::{self, Call};
 use bytes::Bytes;
 use ferrodis_resp::Frame;
@@ -168,7 +168,6 @@ fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "ERR SCRIPT DEBUG is not supported by this server",
         ));
     }
-    let _ = err::SYNTAX;
     Err(CommandError::msg(format!(
         "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
         String::from_utf8_lossy(sub)

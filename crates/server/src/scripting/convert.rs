@@ -124,13 +124,6 @@ fn format_double(d: f64) -> String {
     ferrodis_resp::fmt_double(d)
 }
 
-fn bytes_of(v: &Value) -> Option<Bytes> {
-    match v {
-        Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
-        _ => None,
-    }
-}
-
 /// A script's return value (or a nested element) as a reply.
 pub fn lua_to_frame(v: &Value, depth: usize) -> Frame {
     if depth > MAX_DEPTH {
@@ -196,6 +189,5 @@ fn table_to_frame(t: &Table, depth: usize) -> Frame {
         }
         i += 1;
     }
-    let _ = bytes_of;
     Frame::Array(items)
 }
