@@ -7,6 +7,7 @@
 //! * `dispatch` checks (arity, auth, read-only replica, loading), locks the command's shards,
 //!   calls the handler, and appends its effects to the replication log under those locks.
 //! * `commands/<family>.rs` hold the command table rows and handlers.
+//! * `scripting` runs Lua scripts (EVAL*) on a handler's context, like EXEC.
 //! * `keyspace` holds the data: shards of tables of entries.
 //! * `replication` holds the ordered propagation log (and the PSYNC sides as they land).
 //! * `expire` runs the active expiry cycle; `evict` enforces `maxmemory` against the
