@@ -194,6 +194,8 @@ pub fn busy_check(
     if !s.running() || allow_busy(name, args) {
         return Ok(());
     }
+    // Short scripts are the rule: yield for a moment before sleeping between checks.
+    let start = std::time::Instant::now();
     loop {
         if s.flags.busy.load(Ordering::Acquire) && !is_master {
             return Err(CommandError::new(
@@ -203,7 +205,11 @@ pub fn busy_check(
         if !s.running() {
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        if start.elapsed() < std::time::Duration::from_micros(500) {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 
@@ -810,5 +816,49 @@ fn redis_call_inner(
             server.note_error(&e.0);
             Err(format!("-{}", e.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_parsing() {
+        let (f, code) = shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1").expect("valid");
+        assert!(f.shebang && f.no_writes);
+        assert_eq!(&*code, b"\nreturn 1");
+        let (f, code) = shebang(b"return 1").expect("plain");
+        assert!(!f.shebang);
+        assert_eq!(&*code, b"return 1");
+        assert_eq!(
+            shebang(b"#!lua").err().map(|e| e.0.into_owned()),
+            Some("ERR Invalid script shebang".to_string())
+        );
+        assert_eq!(
+            shebang(b"#!lua flags=x\n").err().map(|e| e.0.into_owned()),
+            Some("ERR Unexpected flag in script shebang: x".to_string())
+        );
+    }
+
+    #[test]
+    fn error_texts() {
+        assert_eq!(
+            final_error("-ERR value is not an integer\r\n"),
+            "ERR value is not an integer"
+        );
+        assert_eq!(final_error("-MY err"), "MY err");
+        assert_eq!(final_error("-FOO"), "ERR FOO");
+        assert_eq!(sha1hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    }
+
+    #[test]
+    fn g14_like_c() {
+        assert_eq!(cjson::fmt_g14(3.0), "3");
+        assert_eq!(cjson::fmt_g14(0.1), "0.1");
+        assert_eq!(cjson::fmt_g14(1e20), "1e+20");
+        assert_eq!(cjson::fmt_g14(-0.0001), "-0.0001");
+        assert_eq!(cjson::fmt_g14(123456789012345.0), "1.2345678901234e+14");
+        assert_eq!(cjson::fmt_g14(3.14159265358979), "3.1415926535898");
     }
 }
