@@ -859,6 +859,6 @@ mod tests {
         assert_eq!(cjson::fmt_g14(1e20), "1e+20");
         assert_eq!(cjson::fmt_g14(-0.0001), "-0.0001");
         assert_eq!(cjson::fmt_g14(123456789012345.0), "1.2345678901234e+14");
-        assert_eq!(cjson::fmt_g14(2.71828182845905), "2.718281828459");
+        assert_eq!(cjson::fmt_g14(1.23456789012349), "1.2345678901235");
     }
 }
