@@ -68,6 +68,9 @@ pub struct Client {
     /// appended to the log by dispatch (or EXEC) in place of re-encoded effects, under the
     /// same locks that applied it. See `replication::replica`.
     pub master_raw: Option<Bytes>,
+    /// An EVAL handed to the script thread (`scripting`): the connection task awaits its
+    /// reply (instead of dispatch sending one), leaving this I/O thread free.
+    pub script_job: Option<tokio::sync::oneshot::Receiver<crate::commands::CmdResult>>,
 }
 
 impl Client {
@@ -95,6 +98,7 @@ impl Client {
             extra_replies: Vec::new(),
             repl: None,
             master_raw: None,
+            script_job: None,
         }
     }
 

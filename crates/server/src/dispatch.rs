@@ -99,7 +99,7 @@ pub fn execute(
         client.reply_mode = ReplyMode::On;
     }
     let reply = run(server, client, args, stats);
-    if client.block.is_some() {
+    if client.block.is_some() || client.script_job.is_some() {
         // Parked: the connection task waits and sends the reply later (blocking.rs).
         return;
     }

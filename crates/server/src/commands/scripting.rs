@@ -54,8 +54,9 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only: bool) ->
         return Err(CommandError::new("ERR Number of keys can't be negative"));
     }
     let n = numkeys as usize;
-    scripting::run(
+    scripting::eval_command(
         ctx,
+        args,
         Call {
             script: &args[1],
             by_sha,

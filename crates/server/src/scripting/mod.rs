@@ -29,6 +29,7 @@ mod libs;
 use crate::commands::{CmdResult, CommandError, Ctx, Locks};
 use crate::dispatch;
 use bytes::Bytes;
+use ferrodis_resp::Frame;
 use hashbrown::HashMap;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use parking_lot::Mutex;
@@ -368,6 +369,113 @@ pub struct Call<'b> {
     pub keys: &'b [Bytes],
     /// ARGV.
     pub argv: &'b [Bytes],
+}
+
+thread_local! {
+    /// True on the script thread (scripts run in place there).
+    static ON_SCRIPT_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// An EVAL for the script thread.
+struct Job {
+    server: std::sync::Arc<crate::Server>,
+    args: Vec<Bytes>,
+    db: usize,
+    user: String,
+    handle: std::sync::Arc<crate::client::ClientHandle>,
+    reply: tokio::sync::oneshot::Sender<CmdResult>,
+}
+
+/// The script thread's queue, started on first use.
+fn runner() -> Option<&'static std::sync::mpsc::Sender<Job>> {
+    static RUNNER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    RUNNER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("ferrodis-script".into())
+                .spawn(move || {
+                    ON_SCRIPT_THREAD.with(|f| f.set(true));
+                    for job in rx {
+                        run_job(job);
+                    }
+                })
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
+}
+
+/// Runs one EVAL on the script thread, as the caller (its db, user and handle) but with a
+/// client of its own, through the normal `dispatch::call` (locks, handler, propagation).
+fn run_job(job: Job) {
+    let mut client = crate::client::Client::new(job.handle, true);
+    client.db = job.db;
+    client.user = job.user;
+    let reply = match dispatch::lookup(&job.args[0]) {
+        Some(cmd) => {
+            let mut stats = dispatch::LocalStats::default();
+            let r = dispatch::call(&job.server, &mut client, cmd, &job.args, &mut stats);
+            crate::stats::Stats::add(&job.server.stats.hits, stats.hits);
+            crate::stats::Stats::add(&job.server.stats.misses, stats.misses);
+            r
+        }
+        None => Err(CommandError::new("ERR unknown command")),
+    };
+    let _ = job.reply.send(reply);
+}
+
+/// Called by the connection task with the script thread's answer to a deferred EVAL.
+pub fn finish(
+    server: &crate::Server,
+    client: &mut crate::client::Client,
+    answer: Result<CmdResult, tokio::sync::oneshot::error::RecvError>,
+    out: &mut bytes::BytesMut,
+    stats: &mut dispatch::LocalStats,
+) {
+    let reply = answer.unwrap_or_else(|_| Err(CommandError::new("ERR the script runner stopped")));
+    if let Err(e) = &reply {
+        stats.errors += 1;
+        server.note_error(&e.0);
+    }
+    if client.reply_mode != crate::client::ReplyMode::Off {
+        dispatch::encode_reply(client, reply, out);
+    }
+}
+
+/// Hands EVAL to the script thread when that is possible: a plain client's command, not
+/// inside EXEC (which must run it under its own locks) nor our master's stream.
+fn defer(ctx: &mut Ctx, args: &[Bytes]) -> bool {
+    if ON_SCRIPT_THREAD.with(|f| f.get()) || ctx.client.in_exec || ctx.client.is_master {
+        return false;
+    }
+    let (Some(server), Some(tx)) = (ctx.server.arc(), runner()) else {
+        return false;
+    };
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let job = Job {
+        server,
+        args: args.to_vec(),
+        db: ctx.client.db,
+        user: ctx.client.user.clone(),
+        handle: ctx.client.handle.clone(),
+        reply,
+    };
+    if tx.send(job).is_err() {
+        return false;
+    }
+    ctx.client.script_job = Some(rx);
+    true
+}
+
+/// EVAL* entry point: defers to the script thread (see [`defer`]) or runs in place.
+pub fn eval_command(ctx: &mut Ctx, args: &[Bytes], call: Call<'_>) -> CmdResult {
+    if defer(ctx, args) {
+        // The reply comes from the script thread (`finish`); dispatch sends nothing now.
+        return Ok(Frame::Null);
+    }
+    run(ctx, call)
 }
 
 /// Runs a script on `ctx` (which holds every shard lock) and returns its reply.

@@ -383,16 +383,16 @@ fn scripts_on_a_read_only_replica() {
 
 #[test]
 fn busy_script_and_script_kill() {
-    // Two I/O threads: connections alternate between them, so some clients are served while
-    // a script occupies the other thread.
-    let s = start(&["--io-threads", "2", "--busy-reply-threshold", "100"]);
+    // Default threading (one I/O thread): the script runs on the script thread, so the other
+    // clients are still answered (-BUSY once the threshold has passed).
+    let s = start(&["--busy-reply-threshold", "100"]);
     let mut runner = s.conn();
     runner.send(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]);
     let mut others: Vec<Conn> = (0..3).map(|_| s.conn()).collect();
     for o in &mut others {
         o.set_timeout(Duration::from_millis(500));
     }
-    // One of them is on the other worker and sees -BUSY.
+    // They see -BUSY.
     let mut busy = None;
     wait_until(
         LONG,
@@ -445,6 +445,20 @@ fn busy_script_and_script_kill() {
     );
     assert_eq!(show(&runner.read_frame()), "$done");
     assert_eq!(text(&o.cmd(&["GET", "w"])), "1");
+    // New connections are accepted meanwhile too (the main thread never waits on shards).
+    runner.send(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]);
+    wait_until(
+        LONG,
+        || {
+            let mut fresh = s.conn();
+            fresh.set_timeout(Duration::from_secs(5));
+            show(&fresh.cmd(&["PING"])).starts_with("-BUSY")
+        },
+        "a new connection gets -BUSY",
+    );
+    assert_eq!(show(&o.cmd(&["SCRIPT", "KILL"])), "+OK");
+    let r = show(&runner.read_frame());
+    assert!(r.starts_with("-ERR Script killed"), "{r}");
 }
 
 const PY_LOCK: &str = r#"
