@@ -8,26 +8,12 @@ use bytes::Bytes;
 use ferrodis_resp::Frame;
 
 pub(crate) const COMMANDS: &[CommandSpec] = &[
-    spec(
-        "eval",
-        -3,
-        ALL_KEYS | NO_MONITOR,
-        KeySpec::NONE,
-        "scripting",
-        eval,
-    ),
-    spec(
-        "evalsha",
-        -3,
-        ALL_KEYS | NO_MONITOR,
-        KeySpec::NONE,
-        "scripting",
-        evalsha,
-    ),
+    spec("eval", -3, ALL_KEYS, KeySpec::NONE, "scripting", eval),
+    spec("evalsha", -3, ALL_KEYS, KeySpec::NONE, "scripting", evalsha),
     spec(
         "eval_ro",
         -3,
-        READONLY | ALL_KEYS | NO_MONITOR,
+        READONLY | ALL_KEYS,
         KeySpec::NONE,
         "scripting",
         eval_ro,
@@ -35,7 +21,7 @@ pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "evalsha_ro",
         -3,
-        READONLY | ALL_KEYS | NO_MONITOR,
+        READONLY | ALL_KEYS,
         KeySpec::NONE,
         "scripting",
         evalsha_ro,

@@ -891,6 +891,23 @@ fn redis_call_inner(
         server.scripts.wrote.store(true, Ordering::Release);
     }
     *ctx.client.handle.last_cmd.lock() = dispatch::full_name(cmd, &argv);
+    if server.monitors.load(Ordering::Relaxed) > 0
+        && cmd.flags & crate::commands::flags::NO_MONITOR == 0
+    {
+        // As Redis: `<time> [<db> lua] "cmd" "arg" ...`.
+        let us = crate::util::now_us();
+        let mut line = format!(
+            "{}.{:06} [{} lua]",
+            us / 1_000_000,
+            us % 1_000_000,
+            ctx.client.db
+        );
+        for a in &argv {
+            line.push(' ');
+            line.push_str(&crate::util::repr(a));
+        }
+        let _ = server.monitor_tx.send(Bytes::from(line));
+    }
     ctx.dirty = 0;
     ctx.custom_propagation = false;
     ctx.no_touch = false;

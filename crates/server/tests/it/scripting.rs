@@ -569,3 +569,25 @@ fn info_counts_cached_scripts() {
     assert_eq!(rows.len(), 3);
     assert!(show(&rows[0]).contains("eval"), "{}", show(&rows[0]));
 }
+
+#[test]
+fn monitor_shows_eval_then_its_commands_as_lua() {
+    let s = start(&[]);
+    let mut m = s.conn();
+    assert_eq!(show(&m.cmd(&["MONITOR"])), "+OK");
+    let mut c = s.conn();
+    c.cmd(&[
+        "EVAL",
+        "redis.call('set', KEYS[1], 'v') redis.call('select', 2) return redis.call('get', KEYS[1])",
+        "1",
+        "mk",
+    ]);
+    let lines: Vec<String> = (0..4).map(|_| show(&m.read_frame())).collect();
+    assert!(lines[0].contains("] \"EVAL\""), "{lines:?}");
+    assert!(
+        lines[1].ends_with("[0 lua] \"set\" \"mk\" \"v\""),
+        "{lines:?}"
+    );
+    assert!(lines[2].ends_with("[0 lua] \"select\" \"2\""), "{lines:?}");
+    assert!(lines[3].ends_with("[2 lua] \"get\" \"mk\""), "{lines:?}");
+}
