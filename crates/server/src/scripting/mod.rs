@@ -175,8 +175,10 @@ fn self_locking(name: &str) -> bool {
 /// Commands allowed while a script is busy (Redis 7.0's `allow-busy`).
 fn allow_busy(name: &str, args: &[Bytes]) -> bool {
     match name {
-        "auth" | "hello" | "discard" | "multi" | "quit" | "reset" | "replconf" | "shutdown"
-        | "unwatch" | "watch" => true,
+        "auth" | "hello" | "discard" | "multi" | "quit" | "reset" | "replconf" | "unwatch"
+        | "watch" => true,
+        // Redis refuses a saving SHUTDOWN while a script is busy (only NOSAVE gets through).
+        "shutdown" => args[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")),
         "script" => args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"kill")),
         _ => false,
     }

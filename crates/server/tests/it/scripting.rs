@@ -456,6 +456,10 @@ fn busy_script_and_script_kill() {
         },
         "a new connection gets -BUSY",
     );
+    assert_eq!(
+        show(&o.cmd(&["SHUTDOWN"])),
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
     assert_eq!(show(&o.cmd(&["SCRIPT", "KILL"])), "+OK");
     let r = show(&runner.read_frame());
     assert!(r.starts_with("-ERR Script killed"), "{r}");
