@@ -71,6 +71,9 @@ pub struct Client {
     /// (`replication::admin::after_command`).
     pub admin_wait: Option<u64>,
     pub master_raw: Option<Bytes>,
+    /// An EVAL handed to the script thread (`scripting`): the connection task awaits its
+    /// reply (instead of dispatch sending one), leaving this I/O thread free.
+    pub script_job: Option<tokio::sync::oneshot::Receiver<crate::commands::CmdResult>>,
 }
 
 impl Client {
@@ -99,6 +102,7 @@ impl Client {
             repl: None,
             master_raw: None,
             admin_wait: None,
+            script_job: None,
         }
     }
 

@@ -99,7 +99,7 @@ pub fn execute(
         client.reply_mode = ReplyMode::On;
     }
     let reply = run(server, client, args, stats);
-    if client.block.is_some() {
+    if client.block.is_some() || client.script_job.is_some() {
         // Parked: the connection task waits and sends the reply later (blocking.rs).
         return;
     }
@@ -207,6 +207,7 @@ fn precheck(
             "ERR Command not allowed inside a transaction",
         ));
     }
+    crate::scripting::busy_check(server, cmd.name, args, client.is_master)?;
     if server.loading.load(Ordering::Acquire) && cmd.flags & flags::LOADING == 0 {
         return Err(CommandError::new(
             "LOADING Redis is loading the dataset in memory",

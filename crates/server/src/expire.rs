@@ -49,7 +49,12 @@ pub fn expire_cycle(server: &Server, start: usize, budget: Duration) -> usize {
     let dbs = server.keyspace.databases();
     let mut shard = start;
     for _ in 0..SHARDS {
-        let mut guard = server.keyspace.lock(shard);
+        // A shard held by someone else (a long script holds them all) is skipped this
+        // cycle: the main thread also accepts connections and must not wait.
+        let Some(mut guard) = server.keyspace.try_lock(shard) else {
+            shard = (shard + 1) % SHARDS;
+            continue;
+        };
         let now = crate::util::now_ms();
         if guard.dbs.iter().all(|t| t.expires() == 0) || server.snapshots.shard_pending(&guard) {
             drop(guard);

@@ -7,6 +7,7 @@
 //! * `dispatch` checks (arity, auth, read-only replica, loading), locks the command's shards,
 //!   calls the handler, and appends its effects to the replication log under those locks.
 //! * `commands/<family>.rs` hold the command table rows and handlers.
+//! * `scripting` runs Lua scripts (EVAL*) on a handler's context, like EXEC.
 //! * `keyspace` holds the data: shards of tables of entries.
 //! * `replication` holds the ordered propagation log (and the PSYNC sides as they land).
 //! * `expire` runs the active expiry cycle; `evict` enforces `maxmemory` against the
@@ -31,6 +32,7 @@ pub mod net;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod slowlog;
 pub mod stats;
 pub mod util;
@@ -186,6 +188,8 @@ pub struct Server {
     pub repl_master: replication::master::Master,
     /// SHUTDOWN waiting for replicas, FAILOVER, the write pause, backlog TTL.
     pub admin: replication::admin::Admin,
+    /// Lua script cache and the running script's state (see `scripting`).
+    pub scripts: scripting::Scripts,
 }
 
 /// A random 40-hex id (run ids, replication ids).
@@ -247,6 +251,7 @@ impl Server {
             startup_memory: alloc::allocated(),
             repl_master: Default::default(),
             admin: Default::default(),
+            scripts: Default::default(),
         })
     }
 

@@ -323,6 +323,17 @@ async fn serve(server: &Arc<Server>, client: &mut Client, sock: &mut TcpStream) 
                             return;
                         }
                     }
+                    if let Some(job) = client.script_job.take() {
+                        // EVAL runs on the script thread (scripting::defer); other clients
+                        // of this thread keep being served (and get -BUSY if it is long).
+                        if !wbuf.is_empty() {
+                            if sock.write_all(&wbuf).await.is_err() {
+                                return;
+                            }
+                            wbuf.clear();
+                        }
+                        crate::scripting::finish(server, client, job.await, &mut wbuf, &mut stats);
+                    }
                     if slow_threshold >= 0 {
                         // One cheap (TSC) clock read per command: this command's end is the
                         // next one's start.

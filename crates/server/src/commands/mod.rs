@@ -15,6 +15,7 @@ pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod persist;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -184,6 +185,7 @@ pub const FAMILIES: &[&[CommandSpec]] = &[
     crate::replication::master::COMMANDS,
     crate::replication::replica::COMMANDS,
     crate::replication::admin::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// A command error: the exact text after `-` in the reply.
@@ -365,6 +367,11 @@ impl<'a> Ctx<'a> {
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         let now = self.now;
         let expired = matches!(self.table_in(db, key).get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now);
+        if expired && self.client.is_master {
+            // Applying our master's stream: the key is still there for its commands (the
+            // master's own DEL for it must delete it), as Redis's expireIfNeeded.
+            return false;
+        }
         if expired {
             self.live_position(db, key);
         }

@@ -92,6 +92,13 @@ impl Keyspace {
         self.shards[idx].lock()
     }
 
+    /// Locks one shard if nobody holds it (background work that must not wait behind a
+    /// long Lua script holding every shard).
+    #[inline]
+    pub fn try_lock(&self, idx: usize) -> Option<MutexGuard<'_, Shard>> {
+        self.shards[idx].try_lock()
+    }
+
     /// Locks every shard in order.
     pub fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
         self.shards.iter().map(|s| s.lock()).collect()

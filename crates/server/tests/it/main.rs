@@ -21,6 +21,7 @@
 //!   replication-psync scenarios (failovers, chains, restarts, links cut under load).
 //! * `repl_admin`: SHUTDOWN/SIGTERM waiting for replicas, FAILOVER, repl-backlog-ttl.
 //! * `replog`: the replication log replays into an identical keyspace (log order = apply order).
+//! * `scripting`: Lua scripts vs redis-server 7.0, effects replication, busy scripts, redis-py.
 
 mod connection;
 mod differential;
@@ -37,6 +38,7 @@ mod repl_master;
 mod repl_psync2;
 mod repl_replica;
 mod replog;
+mod scripting;
 mod seed;
 mod server;
 mod streams;
