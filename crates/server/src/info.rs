@@ -20,8 +20,22 @@ const DEFAULT: &[&str] = &[
 ];
 const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
 
-/// Renders INFO for the requested sections (empty = default).
+/// Calls the given closure with every shard, in index order (see [`render_with`]).
+pub type ShardVisit<'v> = &'v mut dyn FnMut(&mut dyn FnMut(&crate::keyspace::Shard));
+
+/// Renders INFO for the requested sections (empty = default), locking each shard in turn
+/// for the keyspace figures. A caller that already holds shard locks (INFO inside EXEC or a
+/// script) must use [`render_with`]: the mutexes are not reentrant.
 pub fn render(server: &Server, sections: &[String]) -> String {
+    render_with(server, sections, &mut |f| {
+        for i in 0..crate::keyspace::SHARDS {
+            f(&server.keyspace.lock(i));
+        }
+    })
+}
+
+/// [`render`] with the caller's way of reaching every shard.
+pub fn render_with(server: &Server, sections: &[String], shards: ShardVisit<'_>) -> String {
     let mut wanted: Vec<&str> = Vec::new();
     if sections.is_empty() {
         wanted.extend(DEFAULT);
@@ -58,7 +72,7 @@ pub fn render(server: &Server, sections: &[String]) -> String {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        section(server, name, &mut out);
+        section(server, name, &mut out, &mut *shards);
     }
     out
 }
@@ -100,7 +114,7 @@ pub fn human(n: u64) -> String {
     }
 }
 
-fn section(server: &Server, name: &str, out: &mut String) {
+fn section(server: &Server, name: &str, out: &mut String, shards: ShardVisit<'_>) {
     let cfg = server.config.read();
     let st = &server.stats;
     let uptime = server.started.elapsed().as_secs();
@@ -161,12 +175,10 @@ fn section(server: &Server, name: &str, out: &mut String) {
             let backlog = server.log.lock().len() as u64;
             // Overhead as Redis counts it: start-up memory, the backlog, and the keyspace's
             // own structures (tables and indexes); the dataset is the rest.
-            let tables: u64 = (0..crate::keyspace::SHARDS)
-                .map(|i| {
-                    let g = server.keyspace.lock(i);
-                    g.dbs.iter().map(|t| t.overhead_bytes() as u64).sum::<u64>()
-                })
-                .sum();
+            let mut tables: u64 = 0;
+            shards(&mut |g| {
+                tables += g.dbs.iter().map(|t| t.overhead_bytes() as u64).sum::<u64>();
+            });
             let overhead = (startup + backlog + tables).min(used);
             let dataset = used - overhead;
             let pct = |a: u64, b: u64| {
@@ -301,13 +313,12 @@ fn section(server: &Server, name: &str, out: &mut String) {
             let dbs = server.keyspace.databases();
             let mut keys = vec![0usize; dbs];
             let mut expires = vec![0usize; dbs];
-            for i in 0..crate::keyspace::SHARDS {
-                let g = server.keyspace.lock(i);
+            shards(&mut |g| {
                 for (db, t) in g.dbs.iter().enumerate() {
                     keys[db] += t.len();
                     expires[db] += t.expires();
                 }
-            }
+            });
             for db in 0..dbs {
                 if keys[db] > 0 {
                     let _ = write!(

@@ -1,7 +1,9 @@
 //! Server commands: INFO, COMMAND, CONFIG, DEBUG, MONITOR, SLOWLOG, TIME, SHUTDOWN, ROLE...
 
 use super::flags::*;
-use super::{arg_i64, err, is_kw, ok, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec};
+use super::{
+    arg_i64, err, is_kw, ok, spec, CmdResult, CommandError, CommandSpec, Ctx, KeySpec, Locks,
+};
 use crate::dispatch;
 use bytes::Bytes;
 use ferrodis_resp::Frame;
@@ -91,7 +93,22 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
-    let text = crate::info::render(ctx.server, &sections);
+    // Inside EXEC or a script this thread may already hold some shard locks: read those
+    // shards through the held guards and lock only the others.
+    let server = ctx.server;
+    let text = crate::info::render_with(server, &sections, &mut |f| {
+        for i in 0..crate::keyspace::SHARDS {
+            match &ctx.locks {
+                Locks::All(v) => f(&v[i]),
+                Locks::One(j, g) if *j == i => f(g),
+                Locks::Many(v) => match v.binary_search_by_key(&i, |(j, _)| *j) {
+                    Ok(k) => f(&v[k].1),
+                    Err(_) => f(&server.keyspace.lock(i)),
+                },
+                _ => f(&server.keyspace.lock(i)),
+            }
+        }
+    });
     Ok(Frame::Verbatim(
         Bytes::from_static(b"txt"),
         Bytes::from(text),

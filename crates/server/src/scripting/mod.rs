@@ -26,7 +26,7 @@ mod cmsgpack;
 mod convert;
 mod libs;
 
-use crate::commands::{CmdResult, CommandError, Ctx, Locks};
+use crate::commands::{CmdResult, CommandError, Ctx};
 use crate::dispatch;
 use bytes::Bytes;
 use ferrodis_resp::Frame;
@@ -165,11 +165,6 @@ pub fn noscript(name: &str) -> bool {
             | "script"
             | "client"
     )
-}
-
-/// Commands whose handlers lock shards themselves (not through their `Ctx`).
-fn self_locking(name: &str) -> bool {
-    name == "info"
 }
 
 /// Commands allowed while a script is busy (Redis 7.0's `allow-busy`).
@@ -916,16 +911,8 @@ fn redis_call_inner(
     ctx.now = st.now;
     ctx.client.resp3 = st.resp3;
     dispatch::protect_for_snapshot(server, cmd, &argv, &mut ctx.locks);
-    let reply = if self_locking(cmd.name) {
-        // INFO takes shard locks itself: let go of ours around it (parking_lot mutexes are
-        // not reentrant). Nothing else runs on this thread meanwhile.
-        drop(std::mem::replace(&mut ctx.locks, Locks::None));
-        let r = (cmd.handler)(ctx, &argv);
-        ctx.locks = Locks::All(server.keyspace.lock_all());
-        r
-    } else {
-        (cmd.handler)(ctx, &argv)
-    };
+    // INFO reads the shards through the locks the script holds (see commands::server::info).
+    let reply = (cmd.handler)(ctx, &argv);
     ctx.client.resp3 = false;
     if dispatch::after_handler(ctx, cmd, &argv) {
         let db = ctx.client.db;

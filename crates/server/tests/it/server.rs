@@ -191,3 +191,28 @@ fn config_rewrite_with_file() {
     assert!(text.contains("maxclients 123"), "{text}");
     assert!(!text.contains("maxclients 500"), "{text}");
 }
+
+/// INFO inside a transaction (or a script) runs while this connection's thread holds some or
+/// all shard locks: it must read those shards through the held locks, not wait on them
+/// (it used to hang the connection and every client touching those shards).
+#[test]
+fn info_inside_exec_and_scripts_does_not_deadlock() {
+    let s = start(&[]);
+    let mut c = s.conn();
+    c.set_timeout(Duration::from_secs(10));
+    assert_eq!(c.run("SET k0 v"), "+OK");
+    assert_eq!(c.run("MULTI"), "+OK");
+    assert_eq!(c.run("SET a 1"), "+QUEUED");
+    assert_eq!(c.run("INFO keyspace"), "+QUEUED");
+    assert_eq!(c.run("INFO memory"), "+QUEUED");
+    assert_eq!(c.run("DBSIZE"), "+QUEUED");
+    let reply = c.cmd(&["EXEC"]);
+    let text = show(&reply);
+    assert!(text.contains("db0:keys=2,expires=0"), "{text}");
+    assert!(text.contains("used_memory_dataset"), "{text}");
+    let mut other = s.conn();
+    other.set_timeout(Duration::from_secs(10));
+    assert_eq!(other.run("GET a"), "$1");
+    let r = c.cmd(&["EVAL", "return redis.call('INFO', 'keyspace')", "0"]);
+    assert!(show(&r).contains("db0:keys=2"), "{}", show(&r));
+}
