@@ -316,6 +316,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Calls `f` with shard `i`: through the lock this command already holds on it (inside
+    /// EXEC or a script a handler may run with some or all shards locked, and the mutexes
+    /// are not reentrant), or by locking it for the call.
+    pub fn with_shard<R>(&self, i: usize, f: impl FnOnce(&Shard) -> R) -> R {
+        match &self.locks {
+            Locks::All(v) => f(&v[i]),
+            Locks::One(j, g) if *j == i => f(g),
+            Locks::Many(v) => match v.binary_search_by_key(&i, |(j, _)| *j) {
+                Ok(k) => f(&v[k].1),
+                Err(_) => f(&self.server.keyspace.lock(i)),
+            },
+            _ => f(&self.server.keyspace.lock(i)),
+        }
+    }
+
     /// True when this node is a replica (it hides but never deletes expired keys).
     pub fn is_replica(&self) -> bool {
         self.server.is_replica()

@@ -98,15 +98,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let server = ctx.server;
     let text = crate::info::render_with(server, &sections, &mut |f| {
         for i in 0..crate::keyspace::SHARDS {
-            match &ctx.locks {
-                Locks::All(v) => f(&v[i]),
-                Locks::One(j, g) if *j == i => f(g),
-                Locks::Many(v) => match v.binary_search_by_key(&i, |(j, _)| *j) {
-                    Ok(k) => f(&v[k].1),
-                    Err(_) => f(&server.keyspace.lock(i)),
-                },
-                _ => f(&server.keyspace.lock(i)),
-            }
+            ctx.with_shard(i, |s| f(s));
         }
     });
     Ok(Frame::Verbatim(
@@ -414,20 +406,35 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             _ => return Err(CommandError::new("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
         })
     } else if is_kw(sub, "DIGEST") && args.len() == 2 {
-        // Every database, including logically expired keys (as Redis: no lookups).
-        let shards = ctx.server.keyspace.lock_all();
+        // Every database, including logically expired keys (as Redis: no lookups). Shards
+        // this command already holds (inside EXEC) are read through those locks.
+        let held = !matches!(ctx.locks, Locks::None);
+        let owned = if held {
+            Vec::new()
+        } else {
+            ctx.server.keyspace.lock_all()
+        };
         let mut dd = crate::digest::DatasetDigest::default();
         for db in 0..ctx.server.keyspace.databases() {
-            dd.add_db(db, shards.iter().map(|s| &s.dbs[db]));
+            if held {
+                let mut tables = Vec::with_capacity(crate::keyspace::SHARDS);
+                for i in 0..crate::keyspace::SHARDS {
+                    tables.push(ctx.with_shard(i, |s| s.dbs[db].clone()));
+                }
+                dd.add_db(db, tables.iter());
+            } else {
+                dd.add_db(db, owned.iter().map(|s| &s.dbs[db]));
+            }
         }
         Ok(Frame::Simple(Bytes::from(crate::digest::hex(&dd.finish()))))
     } else if is_kw(sub, "DIGEST-VALUE") {
         let db = ctx.db();
         let mut out = Vec::with_capacity(args.len() - 2);
         for key in &args[2..] {
-            let g = ctx.server.keyspace.lock(ctx.server.keyspace.shard_of(key));
-            let d = g.dbs[db].get(key).map_or([0u8; 20], |e| {
-                crate::digest::value_digest(&e.value, e.expire_at != 0)
+            let d = ctx.with_shard(ctx.server.keyspace.shard_of(key), |g| {
+                g.dbs[db].get(key).map_or([0u8; 20], |e| {
+                    crate::digest::value_digest(&e.value, e.expire_at != 0)
+                })
             });
             out.push(Frame::Simple(Bytes::from(crate::digest::hex(&d))));
         }
@@ -435,25 +442,24 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else if is_kw(sub, "OBJECT") && args.len() == 3 {
         let db = ctx.db();
         let key = args[2].clone();
-        let server = ctx.server;
-        let _ = server;
         let shard = ctx.server.keyspace.shard_of(&key);
-        let g = ctx.server.keyspace.lock(shard);
-        let Some(e) = g.dbs[db].get(&key) else {
-            return Err(err::NO_KEY);
-        };
-        // Like Redis: the length of the value's RDB serialization (DUMP's payload without its
-        // type byte, RDB version and CRC).
-        let ser = ferrodis_rdb::dump_payload(&super::persist::to_rdb(&e.value))
-            .len()
-            .saturating_sub(11);
-        let lru = e.access & crate::keyspace::access::LRU_CLOCK_MAX;
-        let idle = crate::keyspace::access::idle_secs(e.access);
-        Ok(Frame::Simple(Bytes::from(format!(
-            "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{idle}",
-            e.value.encoding(),
-            ser
-        ))))
+        ctx.with_shard(shard, |g| {
+            let Some(e) = g.dbs[db].get(&key) else {
+                return Err(err::NO_KEY);
+            };
+            // Like Redis: the length of the value's RDB serialization (DUMP's payload without
+            // its type byte, RDB version and CRC).
+            let ser = ferrodis_rdb::dump_payload(&super::persist::to_rdb(&e.value))
+                .len()
+                .saturating_sub(11);
+            let lru = e.access & crate::keyspace::access::LRU_CLOCK_MAX;
+            let idle = crate::keyspace::access::idle_secs(e.access);
+            Ok(Frame::Simple(Bytes::from(format!(
+                "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:{idle}",
+                e.value.encoding(),
+                ser
+            ))))
+        })
     } else if is_kw(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         let count = arg_i64(&args[2])?;
         if count < 0 {

@@ -206,10 +206,19 @@ fn info_inside_exec_and_scripts_does_not_deadlock() {
     assert_eq!(c.run("INFO keyspace"), "+QUEUED");
     assert_eq!(c.run("INFO memory"), "+QUEUED");
     assert_eq!(c.run("DBSIZE"), "+QUEUED");
+    assert_eq!(c.run("DEBUG DIGEST"), "+QUEUED");
+    assert_eq!(c.run("DEBUG DIGEST-VALUE a k0"), "+QUEUED");
+    assert_eq!(c.run("DEBUG OBJECT a"), "+QUEUED");
     let reply = c.cmd(&["EXEC"]);
     let text = show(&reply);
     assert!(text.contains("db0:keys=2,expires=0"), "{text}");
     assert!(text.contains("used_memory_dataset"), "{text}");
+    assert!(text.contains("encoding:int serializedlength"), "{text}");
+    let digest_in_exec = match &reply {
+        Frame::Array(v) => show(&v[4]),
+        other => panic!("EXEC reply {}", show(other)),
+    };
+    assert_eq!(digest_in_exec, show(&c.cmd(&["DEBUG", "DIGEST"])));
     let mut other = s.conn();
     other.set_timeout(Duration::from_secs(10));
     assert_eq!(other.run("GET a"), "$1");
