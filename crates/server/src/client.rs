@@ -71,6 +71,9 @@ pub struct Client {
     /// (`replication::admin::after_command`).
     pub admin_wait: Option<u64>,
     pub master_raw: Option<Bytes>,
+    /// Replication offset just after this client's last write reached the log (Redis's
+    /// `woff`): what WAIT waits for. 0 before any write.
+    pub woff: u64,
     /// An EVAL handed to the script thread (`scripting`): the connection task awaits its
     /// reply (instead of dispatch sending one), leaving this I/O thread free.
     pub script_job: Option<tokio::sync::oneshot::Receiver<crate::commands::CmdResult>>,
@@ -101,6 +104,7 @@ impl Client {
             extra_replies: Vec::new(),
             repl: None,
             master_raw: None,
+            woff: 0,
             admin_wait: None,
             script_job: None,
         }

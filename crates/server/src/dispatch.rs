@@ -356,6 +356,7 @@ pub fn call(
         // Still holding the shard locks: log order = apply order for these keys.
         let own = verbatim.then_some((ctx.client.db, args));
         server.log.append_parts(&ctx.effects.cmds, own);
+        ctx.client.woff = server.log.offset();
     }
     drop(ctx);
     reply

@@ -329,8 +329,9 @@ pub fn exec_queued(
         if let Some(raw) = ctx.client.master_raw.take() {
             server.log.append_raw(&raw);
         }
-    } else {
+    } else if !all.is_empty() {
         server.log.append(&all, all.len() > 1);
+        ctx.client.woff = server.log.offset();
     }
     drop(ctx);
     replies

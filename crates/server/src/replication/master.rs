@@ -174,9 +174,6 @@ pub struct Master {
     /// Writes refused by `min-replicas-to-write` (read on the write path).
     pub refuse_writes: AtomicBool,
     job_seq: AtomicU64,
-    /// Offsets `(start, end)` of the latest run of pings/GETACKs this node appended: WAIT
-    /// does not wait for replicas to acknowledge those.
-    internal_tail: Mutex<(u64, u64)>,
 }
 
 #[derive(Default)]
@@ -231,26 +228,9 @@ impl Drop for TempRdb {
 }
 
 impl Master {
-    /// Appends a ping or GETACK, remembering where such bytes end the log.
+    /// Appends a ping or GETACK (outside the stream's SELECT bookkeeping).
     fn append_internal(&self, server: &Server, bytes: &[u8]) {
-        let mut tail = self.internal_tail.lock();
-        let (start, end) = server.log.append_unselected(bytes);
-        *tail = if start == tail.1 {
-            (tail.0, end)
-        } else {
-            (start, end)
-        };
-    }
-
-    /// The offset a WAIT waits for: the log's end, not counting trailing pings/GETACKs.
-    fn wait_offset(&self, server: &Server) -> u64 {
-        let tail = self.internal_tail.lock();
-        let off = server.log.offset();
-        if off == tail.1 {
-            tail.0
-        } else {
-            off
-        }
+        server.log.append_unselected(bytes);
     }
 
     /// CONFIG RESETSTAT: the replication counters of INFO stats start again from 0.
@@ -612,7 +592,9 @@ fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if timeout < 0 {
         return Err(CommandError::new("ERR timeout is negative"));
     }
-    let offset = server.repl_master.wait_offset(server);
+    // As Redis: the offset just after this client's own last write (0 if it never wrote),
+    // not the log's end, which may hold other clients' later writes and keepalive pings.
+    let offset = ctx.client.woff;
     let acked = server.repl_master.online_acked(offset);
     if ctx.client.multi.is_some() || ctx.client.in_exec || acked as i64 >= num {
         return Ok(Frame::Integer(acked as i64));

@@ -665,6 +665,7 @@ fn execute(ctx: &mut Ctx, vm: &Vm, sha: &str, func: Function, call: &Call<'_>) -
         ctx.effects.cmds = all;
     } else if !all.is_empty() {
         server.log.append(&all, all.len() > 1);
+        ctx.client.woff = server.log.offset();
     }
 
     let values = result.map_err(lua_err)?;

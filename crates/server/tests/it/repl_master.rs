@@ -910,3 +910,37 @@ fn a_lagging_replica_blocks_writes_with_min_replicas() {
         "writes accepted again",
     );
 }
+
+/// WAIT counts acknowledgements of the calling client's own last write (Redis's `woff`), not
+/// of the log's end: a client that never wrote gets the replicas at once even while one is
+/// frozen, and a writer's WAIT ignores other clients' later writes. Same transcript on a
+/// ferrodis master and on a redis-server master.
+#[test]
+fn wait_is_about_the_clients_own_writes() {
+    let masters = [
+        master(&[]),
+        TestServer::redis(&["--repl-diskless-sync-delay", "0"]),
+    ];
+    for m in &masters {
+        let r = redis_replica(m);
+        wait_synced(m, &[&r]);
+        let (mut a, mut b) = (m.conn(), m.conn());
+        assert_eq!(a.run("SET before 1"), "+OK");
+        assert_eq!(a.run("WAIT 1 5000"), ":1", "{:?}", m.flavor());
+        ferrodis_test_support::signal(r.pid(), "STOP");
+        assert_eq!(a.run("SET during 1"), "+OK");
+        let t = std::time::Instant::now();
+        assert_eq!(a.run("WAIT 1 300"), ":0", "{:?}", m.flavor());
+        assert!(t.elapsed() >= Duration::from_millis(250));
+        // `b` never wrote: nothing of its own to wait for.
+        let t = std::time::Instant::now();
+        assert_eq!(b.run("WAIT 1 5000"), ":1", "{:?}", m.flavor());
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            m.flavor()
+        );
+        ferrodis_test_support::signal(r.pid(), "CONT");
+        assert_eq!(a.run("WAIT 1 10000"), ":1", "{:?}", m.flavor());
+    }
+}
