@@ -923,6 +923,18 @@ fn serve_group(
     Some(reply)
 }
 
+/// One claimed entry in an XCLAIM/XAUTOCLAIM reply: its ID (JUSTID), the entry, or nil when
+/// it was deleted meanwhile.
+fn claimed_reply(s: &Stream, id: StreamId, justid: bool) -> Frame {
+    if justid {
+        return id_bulk(id);
+    }
+    match st::find(s, id) {
+        Ok(p) => entry_frame(&s.entries[p]),
+        Err(_) => Frame::Null,
+    }
+}
+
 /// `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID l`: the form
 /// Redis propagates for any change to one PEL entry.
 fn xclaim_effect(
@@ -1403,14 +1415,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         created_consumer |= created;
         let name = g.consumers[ci].name.clone();
         let gl = g.last_id;
-        if justid {
-            out.push(id_bulk(id));
-        } else {
-            match st::find(s, id) {
-                Ok(p) => out.push(entry_frame(&s.entries[p])),
-                Err(_) => out.push(Frame::Null),
-            }
-        }
+        out.push(claimed_reply(s, id, justid));
         effects.push(xclaim_effect(key, gname, &name, raw, time, n, gl));
         propagate_last_id = false;
         dirty += 1;
@@ -1509,14 +1514,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         created_consumer |= created;
         let name = g.consumers[ci].name.clone();
         let gl = g.last_id;
-        if justid {
-            out.push(id_bulk(id));
-        } else {
-            match st::find(s, id) {
-                Ok(p) => out.push(entry_frame(&s.entries[p])),
-                Err(_) => out.push(Frame::Null),
-            }
-        }
+        out.push(claimed_reply(s, id, justid));
         count -= 1;
         effects.push(xclaim_effect(key, gname, &name, &id_arg(id), now, n, gl));
         dirty += 1;

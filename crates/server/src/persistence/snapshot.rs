@@ -334,7 +334,7 @@ pub fn snapshot_to_at<W: Write>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::client::Client;
     use crate::dispatch::{self, LocalStats};
     use crate::Server;
@@ -364,8 +364,8 @@ mod tests {
         let _ = dispatch::run(s, c, &argv, &mut LocalStats::default());
     }
 
-    /// Every string key in every db, sorted.
-    fn contents(s: &Server) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+    /// Every string key in every db, sorted (also used by the replica's unit tests).
+    pub(crate) fn contents(s: &Server) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
         let mut out = Vec::new();
         for g in s.keyspace.lock_all() {
             for (db, t) in g.dbs.iter().enumerate() {

@@ -187,31 +187,10 @@ pub async fn wait_unpaused(
         }
         wbuf.clear();
     }
-    let handle = client.handle.clone();
-    crate::client::set_flag(&handle, 'b', true);
-    let mut shutdown = server.shutdown.subscribe();
-    server.admin.blocked.fetch_add(1, Ordering::Relaxed);
-    let alive = loop {
-        let resumed = server.admin.unpaused.notified();
-        tokio::pin!(resumed);
-        resumed.as_mut().enable();
-        if !server.admin.writes_paused() {
-            break true;
-        }
-        if handle.killed.load(Ordering::Acquire) || *shutdown.borrow() {
-            break false;
-        }
-        tokio::select! {
-            _ = &mut resumed => {}
-            _ = handle.kill_notify.notified() => break false,
-            _ = shutdown.changed() => break false,
-            // A bounded sleep so no lost wake-up can hold a client forever.
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-    };
-    crate::client::set_flag(&handle, 'b', false);
-    server.admin.blocked.fetch_sub(1, Ordering::Relaxed);
-    alive
+    park(server, &client.handle, &server.admin.unpaused, || {
+        !server.admin.writes_paused()
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -297,30 +276,11 @@ pub async fn after_command(
         }
         wbuf.clear();
     }
-    let handle = client.handle.clone();
-    crate::client::set_flag(&handle, 'b', true);
-    let mut shutdown = server.shutdown.subscribe();
     let admin = &server.admin;
-    admin.blocked.fetch_add(1, Ordering::Relaxed);
-    let cancelled = loop {
-        let woken = admin.cancelled.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        if admin.cancel_gen.load(Ordering::Acquire) != gen {
-            break true;
-        }
-        if handle.killed.load(Ordering::Acquire) || *shutdown.borrow() {
-            break false;
-        }
-        tokio::select! {
-            _ = &mut woken => {}
-            _ = handle.kill_notify.notified() => break false,
-            _ = shutdown.changed() => break false,
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-    };
-    crate::client::set_flag(&handle, 'b', false);
-    admin.blocked.fetch_sub(1, Ordering::Relaxed);
+    let cancelled = park(server, &client.handle, &admin.cancelled, || {
+        admin.cancel_gen.load(Ordering::Acquire) != gen
+    })
+    .await;
     if !cancelled {
         return false;
     }
@@ -841,3 +801,37 @@ pub fn debug_replicate(server: &Server, argv: &[Bytes]) {
 
 // ---------------------------------------------------------------------------------------
 // repl-backlog-ttl is enforced by `master::cron` (`expire_backlog`).
+
+/// Parks a client (flag `b`, counted in `blocked_clients`) until `done()` holds, re-checked
+/// whenever `notify` fires and at least every 200 ms so no lost wake-up holds it forever.
+/// False when the client is killed or the server shuts down first.
+async fn park(
+    server: &Server,
+    handle: &Arc<crate::client::ClientHandle>,
+    notify: &tokio::sync::Notify,
+    done: impl Fn() -> bool,
+) -> bool {
+    crate::client::set_flag(handle, 'b', true);
+    let mut shutdown = server.shutdown.subscribe();
+    server.admin.blocked.fetch_add(1, Ordering::Relaxed);
+    let result = loop {
+        let woken = notify.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        if done() {
+            break true;
+        }
+        if handle.killed.load(Ordering::Acquire) || *shutdown.borrow() {
+            break false;
+        }
+        tokio::select! {
+            _ = &mut woken => {}
+            _ = handle.kill_notify.notified() => break false,
+            _ = shutdown.changed() => break false,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    };
+    crate::client::set_flag(handle, 'b', false);
+    server.admin.blocked.fetch_sub(1, Ordering::Relaxed);
+    result
+}

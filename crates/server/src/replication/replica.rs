@@ -1484,20 +1484,7 @@ mod tests {
         }
     }
 
-    fn contents(s: &Server) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
-        let mut out = Vec::new();
-        for g in s.keyspace.lock_all() {
-            for (db, t) in g.dbs.iter().enumerate() {
-                for e in t.iter() {
-                    if let crate::keyspace::Value::Str(v) = &e.value {
-                        out.push((db, e.key.to_vec(), v.to_vec()));
-                    }
-                }
-            }
-        }
-        out.sort();
-        out
-    }
+    use crate::persistence::snapshot::tests::contents;
 
     /// The forwarded log is exactly the applied stream, and the ACK offset stops before an
     /// open MULTI and excludes the GETACK itself.
