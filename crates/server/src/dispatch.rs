@@ -355,8 +355,7 @@ pub fn call(
     } else if verbatim || !ctx.effects.cmds.is_empty() {
         // Still holding the shard locks: log order = apply order for these keys.
         let own = verbatim.then_some((ctx.client.db, args));
-        server.log.append_parts(&ctx.effects.cmds, own);
-        ctx.client.woff = server.log.offset();
+        ctx.client.woff = server.log.append_parts(&ctx.effects.cmds, own);
     }
     drop(ctx);
     reply

@@ -311,7 +311,12 @@ impl ReplLog {
 
     /// Appends `effects` and then, if given, one more command borrowed from the caller (the
     /// common case: a write propagated as its own argv, with nothing copied).
-    pub fn append_parts(&self, effects: &[(usize, Vec<Bytes>)], own: Option<(usize, &[Bytes])>) {
+    /// Returns the log's end offset right after these bytes (what WAIT waits for).
+    pub fn append_parts(
+        &self,
+        effects: &[(usize, Vec<Bytes>)],
+        own: Option<(usize, &[Bytes])>,
+    ) -> u64 {
         let mut inner = self.inner.lock();
         let mut out = std::mem::take(&mut inner.scratch);
         out.clear();
@@ -330,8 +335,10 @@ impl ReplLog {
             out = Vec::new();
         }
         inner.scratch = out;
+        let end = inner.end;
         drop(inner);
         self.wake_readers();
+        end
     }
 
     /// Appends bytes exactly as received from our own master (a replica forwards its master's
